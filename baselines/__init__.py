@@ -1,0 +1,1 @@
+"""comic_emotion.baselines"""
