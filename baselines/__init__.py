@@ -1,1 +1,1 @@
-"""comic_emotion.baselines"""
+"""CPU reference models, registered with lmms-eval as model plugins (see :mod:`.registry`)."""

@@ -119,3 +119,9 @@ def resolve_split(dataset: str, split: str) -> ResolvedSplit:
     if not path.exists():
         raise DataError(f"{path}: split file missing although the manifest lists it; prepare the dataset again")
     return ResolvedSplit(dataset=dataset, split=split, path=path, manifest=manifest)
+
+
+def dataset_key_of(record: Mapping[str, Any]) -> str:
+    """The dataset key a record was resolved from: its domain for demo records, else its source."""
+    source = record["source"]
+    return str(record["domain"]) if source.get("synthetic") else str(source["dataset"])

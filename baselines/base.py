@@ -1,0 +1,74 @@
+"""Shared plumbing of the CPU reference models: an lmms-eval model that answers like a VLM.
+
+A baseline sees the same document a VLM sees (lmms-eval hands models ``task_dict[task][split][doc_id]``),
+computes a structured prediction from the canonical record and writes it as the JSON answer the task
+prompt asks for, so one parser and one scorer serve VLMs and baselines alike.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Mapping
+
+from lmms_eval.api.instance import Instance
+from lmms_eval.api.model import lmms
+from tqdm import tqdm
+
+
+def answer_json(prediction: Mapping[str, Any]) -> str:
+    """Serialise a prediction as the compact JSON answer format of the task prompt."""
+    return json.dumps(prediction, ensure_ascii=False, sort_keys=True)
+
+
+class CpuBaseline(lmms):
+    """Base class: resolves the document of each request and delegates to :meth:`predict`.
+
+    ``--model_args`` arrive as strings; subclasses declare theirs as keyword parameters and pass
+    the rest here, where unknown keys are rejected (a typo must not silently change a run).
+    """
+
+    is_simple = True
+
+    def __init__(self, batch_size: int | str = 1, device: str = "cpu", **unknown: Any) -> None:
+        super().__init__()
+        if unknown:
+            raise ValueError(f"{type(self).__name__}: unknown model_args {sorted(unknown)}")
+        if str(device) != "cpu" and not str(device).startswith("cuda"):
+            raise ValueError(f"{type(self).__name__}: device must be cpu or cuda[:N], got {device!r}")
+        self.batch_size_per_gpu = int(batch_size)
+        import torch.distributed as dist
+
+        # Under `accelerate launch` lmms-eval has initialised the process group before building the
+        # model; each rank answers its own shard of the requests.
+        if dist.is_available() and dist.is_initialized():
+            self._rank, self._world_size = dist.get_rank(), dist.get_world_size()
+
+    @property
+    def rank(self) -> int:
+        return self._rank
+
+    @property
+    def world_size(self) -> int:
+        return self._world_size
+
+    def record_of(self, request: Instance) -> dict[str, Any]:
+        """The canonical record behind a ``generate_until`` request."""
+        _context, _gen_kwargs, _doc_to_visual, doc_id, task, split = request.args
+        return json.loads(self.task_dict[task][split][doc_id]["sample"])
+
+    def predict(self, record: Mapping[str, Any]) -> dict[str, Any]:
+        """The structured prediction for one record (subclasses implement it)."""
+        raise NotImplementedError
+
+    def generate_until(self, requests: list[Instance]) -> list[str]:
+        answers = []
+        for request in tqdm(requests, disable=self.rank != 0, desc=f"{type(self).__name__}"):
+            answers.append(answer_json(self.predict(self.record_of(request))))
+        return answers
+
+    def loglikelihood(self, requests: list[Instance]) -> list[tuple[float, bool]]:
+        raise NotImplementedError(f"{type(self).__name__} answers in JSON with per-label confidences; "
+                                  "it has no token log-likelihoods")
+
+    def generate_until_multi_round(self, requests: list[Instance]) -> list[str]:
+        raise NotImplementedError(f"{type(self).__name__} answers single-turn tasks only")

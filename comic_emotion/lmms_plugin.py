@@ -1,0 +1,75 @@
+"""lmms-eval plugin: model registration and task discovery for ``lmms-eval --tasks comic_emotion``.
+
+lmms-eval 0.7.3 loads model manifests from the ``lmms_eval.models`` entry-point group when it imports
+``lmms_eval.models``, which happens before its CLI builds the ``TaskManager``; it has no entry-point
+group for tasks. :func:`register` is that entry point: it returns our model manifests and, once,
+wraps ``TaskManager.initialize_tasks`` so that this package's task directory is indexed next to the
+built-in tasks and any ``--include_path``. That is the only change made to lmms-eval's behaviour.
+
+If lmms-eval's internals differ from 0.7.3 (the method is gone or its parameters changed), nothing
+is patched and one line tells the user to pass ``--include_path $(comic-emotion tasks-dir)``, which
+works on every version.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import os
+import sys
+from typing import Any
+
+FALLBACK_HINT = (
+    "comic-emotion-bench: could not register the comic_emotion tasks with this lmms-eval version; "
+    "pass --include_path $(comic-emotion tasks-dir) to lmms-eval"
+)
+_MARK = "_comic_emotion_tasks_dir"
+
+
+def _with_our_tasks(include_path: Any) -> list[str]:
+    from comic_emotion.tasks import tasks_dir
+
+    ours = str(tasks_dir())
+    if include_path is None:
+        paths: list[str] = []
+    elif isinstance(include_path, (str, os.PathLike)):
+        paths = [os.fspath(include_path)]
+    else:
+        paths = [os.fspath(p) for p in include_path]
+    if not any(os.path.realpath(p) == ours for p in paths):
+        paths.append(ours)
+    return paths
+
+
+def install_task_path() -> bool:
+    """Make lmms-eval's ``TaskManager`` index our tasks; return whether it could be done."""
+    try:
+        from lmms_eval.tasks import TaskManager
+
+        original = TaskManager.initialize_tasks
+        parameters = inspect.signature(original).parameters
+        if not {"include_path", "include_defaults"} <= set(parameters):
+            raise TypeError("TaskManager.initialize_tasks has an unexpected signature")
+    except Exception:  # any mismatch: fall back to the documented --include_path route
+        print(FALLBACK_HINT, file=sys.stderr)
+        return False
+    if getattr(original, _MARK, False):
+        return True
+
+    @functools.wraps(original)
+    def initialize_tasks(self: Any, include_path: Any = None, include_defaults: bool = True) -> Any:
+        return original(self, include_path=_with_our_tasks(include_path), include_defaults=include_defaults)
+
+    setattr(initialize_tasks, _MARK, True)
+    TaskManager.initialize_tasks = initialize_tasks
+    return True
+
+
+def register() -> list[Any]:
+    """Entry point of the ``lmms_eval.models`` group: our model manifests (and task discovery)."""
+    from lmms_eval.models.registry_v2 import ModelManifest
+
+    from comic_emotion.baselines.registry import MODEL_CLASSES
+
+    install_task_path()
+    return [ModelManifest(model_id=name, simple_class_path=path) for name, path in MODEL_CLASSES.items()]

@@ -1,0 +1,86 @@
+"""Hooks of the comic_emotion lmms-eval tasks: one-liners into the package.
+
+lmms-eval loads ``tasks/utils.py`` by file path, once per ``!function`` reference, so that file
+only re-exports from here; this module is imported once, as ``comic_emotion.tasks.hooks``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import datasets
+from lmms_eval.api.task import ConfigurableTask
+from loguru import logger
+
+from comic_emotion.data import resolve_split
+from comic_emotion.metrics.scoring import aggregate, sample_row
+from comic_emotion.prompts import build_prompt
+from comic_emotion.storage import load_split_dataset
+
+__all__ = [
+    "ComicEmotionTask", "doc_to_visual", "doc_to_text", "doc_to_target", "process_results",
+    "aggregate_macro_f1", "aggregate_accuracy", "aggregate_intensity_mae",
+]
+
+
+class ComicEmotionTask(ConfigurableTask):
+    """A ``generate_until`` task whose data is resolved at run time (real if prepared, else demo).
+
+    ``metadata.dataset`` and ``metadata.split`` in the subtask YAML name the data; after loading,
+    ``metadata`` also carries :meth:`comic_emotion.data.ResolvedSplit.describe`, so the results
+    JSON (``configs.<task>.metadata``) says whether the numbers come from the synthetic demo set.
+    """
+
+    def __init__(self, *args: Any, config: dict | None = None, **kwargs: Any) -> None:
+        config = dict(config or {})
+        config.pop("class", None)  # not a TaskConfig field
+        super().__init__(*args, config=config, **kwargs)
+
+    def download(self, dataset_kwargs: dict | None = None) -> None:
+        metadata = dict(self.config.metadata or {})
+        resolved = resolve_split(metadata["dataset"], metadata.get("split", "test"))
+        split = load_split_dataset(resolved.path)
+        self.dataset = datasets.DatasetDict({self.config.test_split: split})
+        self.dataset_no_image = datasets.DatasetDict({self.config.test_split: split.remove_columns("image")})
+        self.config.metadata = {**metadata, **resolved.describe()}
+        logger.info(f"{self.config.task}: {len(split)} samples from {resolved.describe()['data_source']} data "
+                    f"({resolved.path}, hash {resolved.data_hash[:12]})")
+
+
+def record_of(doc: dict) -> dict:
+    """The canonical record of an lmms-eval document."""
+    return json.loads(doc["sample"])
+
+
+def doc_to_visual(doc: dict) -> list:
+    image = doc.get("image")
+    return [] if image is None else [image.convert("RGB")]
+
+
+def doc_to_text(doc: dict, lmms_eval_specific_kwargs: dict | None = None) -> str:
+    kwargs = lmms_eval_specific_kwargs or {}
+    return build_prompt(record_of(doc), pre_prompt=kwargs.get("pre_prompt", ""), post_prompt=kwargs.get("post_prompt", ""))
+
+
+def doc_to_target(doc: dict) -> str:
+    return json.dumps({"emotions": record_of(doc)["emotions"]}, ensure_ascii=False)
+
+
+def process_results(doc: dict, results: list[str]) -> dict[str, dict]:
+    """One per-sample statistics row, stored under every metric key (lmms-eval aggregates per key)."""
+    record = record_of(doc)
+    row = sample_row(record, results[0] if results else None, label_set=record["label_set"])
+    return {metric: row for metric in ("macro_f1", "accuracy", "intensity_mae")}
+
+
+def aggregate_macro_f1(rows: list[dict]) -> float:
+    return aggregate("macro_f1", rows)
+
+
+def aggregate_accuracy(rows: list[dict]) -> float:
+    return aggregate("accuracy", rows)
+
+
+def aggregate_intensity_mae(rows: list[dict]) -> float:
+    return aggregate("intensity_mae", rows)
