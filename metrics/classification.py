@@ -1,0 +1,193 @@
+"""Single- and multi-label classification metrics over label-indicator matrices.
+
+One counting core (:func:`confusion_counts`: per-sample true positives, false positives and false
+negatives per class) carries every precision/recall/F1 variant, so a bootstrap only has to resample
+sums of rows (see :mod:`comic_emotion.metrics.bootstrap`). Results equal scikit-learn's
+``precision_recall_fscore_support`` with ``labels=`` the full label set and the same
+``zero_division`` (tests check it on random inputs), and ``roc_auc_score`` per class.
+
+Conventions (as scikit-learn): a class with no true and no predicted samples has precision, recall
+and F1 equal to ``zero_division``; ``weighted`` averages weight classes by their true support.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+AVERAGES = ("macro", "micro", "weighted", None)
+
+
+def label_matrix(label_lists: Sequence[Sequence[str]], labels: Sequence[str], *, what: str = "labels") -> np.ndarray:
+    """Encode label lists as a boolean (n_samples, n_labels) matrix in ``labels`` order.
+
+    Raises
+    ------
+    ValueError
+        If a label is not in ``labels``; the message names the sample index.
+    """
+    index = {label: j for j, label in enumerate(labels)}
+    out = np.zeros((len(label_lists), len(labels)), dtype=bool)
+    for i, sample in enumerate(label_lists):
+        for label in sample:
+            j = index.get(label)
+            if j is None:
+                raise ValueError(f"{what}[{i}]: label {label!r} is not in the label set ({', '.join(labels)})")
+            out[i, j] = True
+    return out
+
+
+def _check_pair(y_true: np.ndarray, y_pred: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    y_true, y_pred = np.asarray(y_true, dtype=bool), np.asarray(y_pred, dtype=bool)
+    if y_true.ndim != 2 or y_pred.ndim != 2:
+        raise ValueError(f"expected 2-d label-indicator matrices, got shapes {y_true.shape} and {y_pred.shape}")
+    if y_true.shape != y_pred.shape:
+        raise ValueError(f"inconsistent shapes of y_true and y_pred: {list(y_true.shape)} and {list(y_pred.shape)}")
+    if y_true.shape[0] == 0:
+        raise ValueError("no samples: y_true and y_pred are empty")
+    return y_true, y_pred
+
+
+def confusion_counts(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
+    """Per-sample counts, shape (n_samples, 3, n_labels): true positives, false positives, false negatives."""
+    y_true, y_pred = _check_pair(y_true, y_pred)
+    return np.stack([y_true & y_pred, ~y_true & y_pred, y_true & ~y_pred], axis=1).astype(np.float64)
+
+
+def _divide(num: np.ndarray, den: np.ndarray, zero_division: float) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(den > 0, num / np.where(den > 0, den, 1.0), zero_division)
+
+
+def prf_from_counts(counts: np.ndarray, *, average: str | None = "macro",
+                    zero_division: float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Precision, recall and F1 from summed counts of shape (..., 3, n_labels).
+
+    Works on any leading shape, so one call scores every bootstrap resample at once.
+
+    Parameters
+    ----------
+    counts
+        Summed (tp, fp, fn) per class, e.g. ``confusion_counts(...).sum(0)``.
+    average
+        ``"macro"`` (unweighted mean over classes), ``"micro"`` (pool counts), ``"weighted"``
+        (mean weighted by true support) or ``None`` (per class).
+    zero_division
+        Value where a denominator is zero (scikit-learn's parameter of the same name).
+    """
+    if average not in AVERAGES:
+        raise ValueError(f"The 'average' parameter must be one of {AVERAGES}. Got {average!r} instead.")
+    tp, fp, fn = counts[..., 0, :], counts[..., 1, :], counts[..., 2, :]
+    if average == "micro":
+        tp, fp, fn = tp.sum(-1), fp.sum(-1), fn.sum(-1)
+    precision = _divide(tp, tp + fp, zero_division)
+    recall = _divide(tp, tp + fn, zero_division)
+    f1 = _divide(2 * tp, 2 * tp + fp + fn, zero_division)
+    if average == "macro":
+        return precision.mean(-1), recall.mean(-1), f1.mean(-1)
+    if average == "weighted":
+        support = tp + fn
+        total = support.sum(-1)
+        weigh = lambda v: _divide((v * support).sum(-1), total, zero_division)  # noqa: E731
+        return weigh(precision), weigh(recall), weigh(f1)
+    return precision, recall, f1
+
+
+def f1_score(y_true: np.ndarray, y_pred: np.ndarray, *, average: str | None = "macro",
+             zero_division: float = 0.0) -> float | np.ndarray:
+    """F1 = 2 TP / (2 TP + FP + FN), averaged as ``average`` says.
+
+    >>> import numpy as np
+    >>> f1_score(np.array([[1, 0], [0, 1]]), np.array([[1, 0], [1, 0]]))
+    0.3333333333333333
+    """
+    result = prf_from_counts(confusion_counts(y_true, y_pred).sum(0), average=average, zero_division=zero_division)[2]
+    return float(result) if np.ndim(result) == 0 else result
+
+
+def precision_score(y_true: np.ndarray, y_pred: np.ndarray, *, average: str | None = "macro",
+                    zero_division: float = 0.0) -> float | np.ndarray:
+    """Precision = TP / (TP + FP), averaged as ``average`` says."""
+    result = prf_from_counts(confusion_counts(y_true, y_pred).sum(0), average=average, zero_division=zero_division)[0]
+    return float(result) if np.ndim(result) == 0 else result
+
+
+def recall_score(y_true: np.ndarray, y_pred: np.ndarray, *, average: str | None = "macro",
+                 zero_division: float = 0.0) -> float | np.ndarray:
+    """Recall = TP / (TP + FN), averaged as ``average`` says."""
+    result = prf_from_counts(confusion_counts(y_true, y_pred).sum(0), average=average, zero_division=zero_division)[1]
+    return float(result) if np.ndim(result) == 0 else result
+
+
+def sample_outcomes(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
+    """Per-sample (exact match, Jaccard, Hamming errors / n_labels), shape (n_samples, 3).
+
+    Jaccard of two empty sets is 1 (both say "no emotion"), scikit-learn's ``zero_division=1``.
+    """
+    y_true, y_pred = _check_pair(y_true, y_pred)
+    inter = (y_true & y_pred).sum(1)
+    union = (y_true | y_pred).sum(1)
+    exact = (y_true == y_pred).all(1)
+    jaccard = _divide(inter.astype(float), union.astype(float), 1.0)
+    hamming = (y_true != y_pred).sum(1) / y_true.shape[1]
+    return np.stack([exact.astype(float), jaccard, hamming], axis=1)
+
+
+def exact_match(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """Subset accuracy: the share of samples whose predicted label set equals the gold one."""
+    return float(sample_outcomes(y_true, y_pred)[:, 0].mean())
+
+
+def accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """Multi-label accuracy (Godbole & Sarawagi 2004): mean over samples of |gold ∩ pred| / |gold ∪ pred|.
+
+    Equals ordinary accuracy when every gold and predicted set has exactly one label.
+    """
+    return float(sample_outcomes(y_true, y_pred)[:, 1].mean())
+
+
+def hamming_loss(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """Share of (sample, label) cells where gold and prediction disagree."""
+    return float(sample_outcomes(y_true, y_pred)[:, 2].mean())
+
+
+def roc_auc_per_class(y_true: np.ndarray, scores: np.ndarray) -> list[float | None]:
+    """ROC-AUC of each class (one-vs-rest), ``None`` where the gold column has a single value.
+
+    scikit-learn's ``roc_auc_score`` warns and returns ``nan`` for such a class (1.9); we return
+    ``None`` and leave the class out of the mean (the EmoRecCom metric is the mean over classes).
+    """
+    y_true = np.asarray(y_true, dtype=bool)
+    scores = np.asarray(scores, dtype=np.float64)
+    if y_true.shape != scores.shape or y_true.ndim != 2:
+        raise ValueError(f"inconsistent shapes of y_true and scores: {list(y_true.shape)} and {list(scores.shape)}")
+    weights = np.ones((1, y_true.shape[0]))
+    return [None if v is None else float(v[0]) for v in weighted_auc(y_true, scores, weights)]
+
+
+def weighted_auc(y_true: np.ndarray, scores: np.ndarray, weights: np.ndarray) -> list[np.ndarray | None]:
+    """Per-class ROC-AUC for each row of sample ``weights`` (n_resamples, n_samples), ties counted half.
+
+    AUC = P(score of a positive > score of a negative) + 0.5 P(tie) (Mann-Whitney), computed from
+    weighted counts of positives and negatives per distinct score, so a bootstrap resample (integer
+    weights) needs no re-sorting. ``None`` for a class whose gold column has a single value.
+    """
+    out: list[np.ndarray | None] = []
+    for j in range(y_true.shape[1]):
+        pos = y_true[:, j]
+        if pos.all() or not pos.any():
+            out.append(None)
+            continue
+        order = np.argsort(scores[:, j], kind="stable")
+        sorted_scores = scores[order, j]
+        starts = np.flatnonzero(np.r_[True, sorted_scores[1:] != sorted_scores[:-1]])
+        w = weights[:, order]
+        p = np.add.reduceat(w * pos[order], starts, axis=1)
+        n = np.add.reduceat(w * ~pos[order], starts, axis=1)
+        below = np.cumsum(n, axis=1) - n
+        total = p.sum(1) * n.sum(1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            auc = (p * (below + 0.5 * n)).sum(1) / total
+        out.append(np.where(total > 0, auc, np.nan))
+    return out

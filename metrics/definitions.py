@@ -1,0 +1,203 @@
+"""How each metric is computed from sample rows: per-sample statistics plus a score of their sums.
+
+A :class:`Prepared` metric holds an (n, k) statistics matrix over the rows it applies to and a
+function of column sums (vectorised over leading axes), or, for rank-based metrics, a function of
+resampling weights. ``None`` means the metric is undefined for these rows (e.g. no intensity gold).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+
+from comic_emotion.metrics import classification as cls
+from comic_emotion.metrics import regression as reg
+from comic_emotion.metrics import text
+
+ECE_BINS = 10
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """Statistics of one metric over the rows it applies to."""
+
+    stats: np.ndarray
+    from_sums: Callable[[np.ndarray], np.ndarray] | None = None
+    from_weights: Callable[[np.ndarray], np.ndarray] | None = None
+    signature: Mapping[str, str] | None = None
+
+    def value(self) -> float:
+        if self.from_sums is not None:
+            return float(self.from_sums(self.stats.sum(0)))
+        return float(self.from_weights(np.ones((1, self.stats.shape[0])))[0])
+
+
+Rows = Sequence[Mapping[str, Any]]
+
+
+def _matrices(rows: Rows, labels: tuple[str, ...], *, strict: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    y_true = cls.label_matrix([r["gold"] for r in rows], labels, what="gold")
+    y_pred = cls.label_matrix([r["pred"] if not strict or r["parse_status"] == "strict" else []
+                               for r in rows], labels, what="pred")
+    return y_true, y_pred
+
+
+def prf(average: str, which: int, *, strict: bool = False) -> Callable[[Rows, tuple[str, ...]], Prepared]:
+    def prepare(rows: Rows, labels: tuple[str, ...]) -> Prepared:
+        counts = cls.confusion_counts(*_matrices(rows, labels, strict=strict)).reshape(len(rows), -1)
+        k = len(labels)
+        return Prepared(counts, lambda s: cls.prf_from_counts(s.reshape(*s.shape[:-1], 3, k), average=average)[which],
+                        signature={"average": average, "zero_division": "0", "parse": "strict" if strict else "any"})
+    return prepare
+
+
+def per_class_f1(rows: Rows, labels: tuple[str, ...], j: int) -> Prepared:
+    counts = cls.confusion_counts(*_matrices(rows, labels)).reshape(len(rows), -1)
+    k = len(labels)
+    return Prepared(counts, lambda s: cls.prf_from_counts(s.reshape(*s.shape[:-1], 3, k), average=None)[2][..., j])
+
+
+def outcome(which: int) -> Callable[[Rows, tuple[str, ...]], Prepared]:
+    def prepare(rows: Rows, labels: tuple[str, ...]) -> Prepared:
+        values = cls.sample_outcomes(*_matrices(rows, labels))[:, which]
+        return Prepared(np.stack([values, np.ones_like(values)], 1), lambda s: s[..., 0] / s[..., 1])
+    return prepare
+
+
+def _auc_inputs(rows: Rows, labels: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray, dict[str, str]]:
+    y_true = cls.label_matrix([r["gold"] for r in rows], labels, what="gold")
+    scores = np.asarray([r["scores"] for r in rows], dtype=float)
+    sources = {s: sum(r["score_source"] == s for r in rows) for s in ("confidence", "loglikelihood", "indicator")}
+    skipped = [labels[j] for j in range(len(labels)) if y_true[:, j].all() or not y_true[:, j].any()]
+    sig = {"scores": ",".join(f"{k}={v}" for k, v in sources.items()), "single_class_skipped": "+".join(skipped) or "none"}
+    return y_true, scores, sig
+
+
+def roc_auc_macro(rows: Rows, labels: tuple[str, ...]) -> Prepared | None:
+    y_true, scores, sig = _auc_inputs(rows, labels)
+    if sig["single_class_skipped"].count("+") + 1 == len(labels) and sig["single_class_skipped"] != "none":
+        return None
+
+    def from_weights(weights: np.ndarray) -> np.ndarray:
+        per_class = [v for v in cls.weighted_auc(y_true, scores, weights) if v is not None]
+        return np.mean(np.stack(per_class), axis=0)
+    return Prepared(np.zeros((len(rows), 0)), from_weights=from_weights, signature=sig)
+
+
+def auc_fallback_rate(rows: Rows, labels: tuple[str, ...]) -> Prepared:
+    return _share(rows, lambda r: r["score_source"] == "indicator")
+
+
+def _share(rows: Rows, predicate: Callable[[Mapping[str, Any]], bool]) -> Prepared:
+    hits = np.asarray([1.0 if predicate(r) else 0.0 for r in rows])
+    return Prepared(np.stack([hits, np.ones_like(hits)], 1), lambda s: s[..., 0] / s[..., 1])
+
+
+def share(predicate: Callable[[Mapping[str, Any]], bool]) -> Callable[[Rows, tuple[str, ...]], Prepared]:
+    return lambda rows, labels: _share(rows, predicate)
+
+
+def dimension(name: str, which: str) -> Callable[[Rows, tuple[str, ...]], Prepared | None]:
+    """MAE/RMSE/Pearson/Spearman/CCC of ``name`` (intensity, valence, arousal) over rows with gold and prediction."""
+    def prepare(rows: Rows, labels: tuple[str, ...]) -> Prepared | None:
+        pairs = [(r[f"{name}_gold"], r[f"{name}_pred"]) for r in rows
+                 if r.get(f"{name}_gold") is not None and r.get(f"{name}_pred") is not None]
+        if which == "coverage":
+            annotated = [r for r in rows if r.get(f"{name}_gold") is not None]
+            return _share(annotated, lambda r: r[f"{name}_pred"] is not None) if annotated else None
+        if len(pairs) < (1 if which in ("mae", "rmse") else 2):
+            return None
+        gold, pred = np.asarray(pairs, dtype=float).T
+        stats = reg.moment_stats(gold, pred)
+        if which == "spearman":
+            return Prepared(stats, from_weights=lambda w: reg.weighted_spearman(gold, pred, w))
+        fn = {"mae": reg.mae_from_sums, "rmse": reg.rmse_from_sums, "pearson": reg.pearson_from_sums,
+              "ccc": reg.ccc_from_sums}[which]
+        return Prepared(stats, fn)
+    return prepare
+
+
+def _pair_counts(row: Mapping[str, Any]) -> tuple[float, float, float]:
+    gold = {tuple(p) for p in row["attr_gold"]}
+    pred = {tuple(p) for p in row["attr_pred"]}
+    return float(len(gold & pred)), float(len(pred)), float(len(gold))
+
+
+def attribution(which: str) -> Callable[[Rows, tuple[str, ...]], Prepared | None]:
+    """Precision/recall/F1 over (actor_id, emotion) pairs: micro (pooled) or macro (mean over samples)."""
+    def prepare(rows: Rows, labels: tuple[str, ...]) -> Prepared | None:
+        annotated = [r for r in rows if r.get("attr_annotated")]
+        if not annotated:
+            return None
+        counts = np.asarray([_pair_counts(r) for r in annotated])
+        if which == "macro_f1":
+            tp, n_pred, n_gold = counts.T
+            f1 = cls._divide(2 * tp, n_pred + n_gold, 1.0)
+            return Prepared(np.stack([f1, np.ones_like(f1)], 1), lambda s: s[..., 0] / s[..., 1])
+        num_den = {"micro_precision": (lambda s: s[..., 0], lambda s: s[..., 1]),
+                   "micro_recall": (lambda s: s[..., 0], lambda s: s[..., 2]),
+                   "micro_f1": (lambda s: 2 * s[..., 0], lambda s: s[..., 1] + s[..., 2])}[which]
+        return Prepared(counts, lambda s: cls._divide(num_den[0](s), num_den[1](s), 0.0))
+    return prepare
+
+
+def speaker_accuracy(rows: Rows, labels: tuple[str, ...]) -> Prepared | None:
+    annotated = [r for r in rows if r.get("speaker_gold")]
+    return _share(annotated, lambda r: r["speaker_pred"] in r["speaker_gold"]) if annotated else None
+
+
+def _calibration_pairs(row: Mapping[str, Any]) -> list[tuple[float, float]]:
+    gold = set(row["gold"])
+    return [(float(c), 1.0 if label in gold else 0.0) for label, c in (row.get("confidences") or {}).items()]
+
+
+def calibration(which: str) -> Callable[[Rows, tuple[str, ...]], Prepared | None]:
+    """ECE (10 equal-width bins) or Brier score over every (sample, label) with a stated confidence."""
+    def prepare(rows: Rows, labels: tuple[str, ...]) -> Prepared | None:
+        stated = [r for r in rows if r.get("confidences")]
+        if not stated:
+            return None
+        stats = np.zeros((len(stated), 3 * ECE_BINS + 2))
+        for i, row in enumerate(stated):
+            for conf, hit in _calibration_pairs(row):
+                b = min(int(conf * ECE_BINS), ECE_BINS - 1)
+                stats[i, [b, ECE_BINS + b, 2 * ECE_BINS + b]] += (1.0, conf, hit)
+                stats[i, -2:] += ((conf - hit) ** 2, 1.0)
+        if which == "brier":
+            return Prepared(stats, lambda s: s[..., -2] / s[..., -1], signature={"pairs": "stated confidences"})
+
+        def ece(s: np.ndarray) -> np.ndarray:
+            count, conf, hit = s[..., :ECE_BINS], s[..., ECE_BINS:2 * ECE_BINS], s[..., 2 * ECE_BINS:3 * ECE_BINS]
+            return np.abs(conf - hit).sum(-1) / s[..., -1]
+        return Prepared(stats, ece, signature={"bins": f"{ECE_BINS} equal-width", "pairs": "stated confidences"})
+    return prepare
+
+
+def _text_rows(rows: Rows) -> list[Mapping[str, Any]]:
+    return [r for r in rows if r.get("explanation_refs")]
+
+
+def bleu(rows: Rows, labels: tuple[str, ...]) -> Prepared | None:
+    scored = _text_rows(rows)
+    if not scored:
+        return None
+    toks = [text.bleu_tokenizer(r.get("text_lang", "und")) for r in scored]
+    stats = text.bleu_stats([r["explanation_pred"] for r in scored], [r["explanation_refs"] for r in scored], toks)
+    sig = {"sacrebleu": text.bleu_signature(toks, [len(r["explanation_refs"]) for r in scored])}
+    return Prepared(stats, text.bleu_from_sums, signature=sig)
+
+
+def rouge(which: int) -> Callable[[Rows, tuple[str, ...]], Prepared | None]:
+    def prepare(rows: Rows, labels: tuple[str, ...]) -> Prepared | None:
+        scored = _text_rows(rows)
+        if not scored:
+            return None
+        from importlib.metadata import version
+
+        values = text.rouge_f([r["explanation_pred"] for r in scored], [r["explanation_refs"] for r in scored])[:, which]
+        return Prepared(np.stack([values, np.ones_like(values)], 1), lambda s: s[..., 0] / s[..., 1],
+                        signature={"rouge": f"tok:{text.LatinCjkTokenizer.name}|stem:no|multi:max-f"
+                                            f"|version:{version('rouge-score')}"})
+    return prepare

@@ -1,0 +1,402 @@
+"""Turn a raw model answer into a structured emotion prediction, deterministically.
+
+The task prompt asks for a small JSON object (``{"emotions": [...], "confidence": {...},
+"intensity": 0.7, "speaker": "B", "attributions": {"A": ["happy"]}, "explanation": "..."}``), but
+models answer in many shapes. :func:`parse_answer` tries, in order:
+
+1. **strict**: the whole answer (stripped) is a JSON object;
+2. **lenient**: a JSON or Python-literal object recovered from a code fence, from the first ``{``
+   to the last ``}``, from a truncated object (closed after its last complete element), or a bare
+   label list; Python literals (``{'dominant_emotion': 'Calm'}``, the seed project's fine-tuning
+   target format) go through :func:`ast.literal_eval`, never ``eval``;
+3. **lenient**: free text (EN/JA sentence, bare labels) scanned with the emotion lexicon
+   (:mod:`comic_emotion.metrics.lexicon`), skipping English words negated by the previous word;
+4. **failed**: nothing usable; the answer counts as a parse failure (an empty prediction), never
+   as a guess.
+
+Labels are mapped into the task's label set; emotion words that fit no label are reported as
+``off_taxonomy``. Only the first :data:`MAX_PARSE_CHARS` characters are parsed, so a 100 kB
+answer costs no more than a 16 kB one. Bump :data:`PARSER_VERSION` whenever a change can alter
+a parse: it is part of every score's signature.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
+
+from comic_emotion.metrics.lexicon import EN_PHRASES, EN_WORDS, JA_STEMS, map_word
+
+PARSER_VERSION = "1"
+MAX_PARSE_CHARS = 16_384
+MAX_EXPLANATION_CHARS = 2_000
+STATUSES = ("strict", "lenient", "failed")
+
+_EMOTION_KEYS = ("emotions", "emotion", "labels", "label", "dominant_emotion", "dominant_emotions",
+                 "emotion_labels", "predicted_emotions", "utterance_emotions", "answer", "感情")
+_CONFIDENCE_KEYS = ("confidence", "confidences", "scores", "probabilities", "probs", "確信度")
+_INTENSITY_KEYS = ("intensity", "emotion_intensity", "strength", "強度")
+_SPEAKER_KEYS = ("speaker", "speaker_id", "話者")
+_ATTRIBUTION_KEYS = ("attributions", "attribution", "characters", "per_character")
+_EXPLANATION_KEYS = ("explanation", "reason", "reasoning", "rationale", "説明", "理由")
+_ACTOR_KEYS = ("actor_id", "actor", "character", "name", "speaker", "who")
+_INTENSITY_WORDS = (("very high", 0.9), ("extreme", 0.9), ("intense", 0.9), ("very strong", 0.9),
+                    ("high", 0.75), ("strong", 0.75), ("moderate", 0.5), ("medium", 0.5),
+                    ("very low", 0.1), ("low", 0.25), ("mild", 0.25), ("slight", 0.25), ("weak", 0.25),
+                    ("none", 0.0), ("非常に強", 0.9), ("強", 0.75), ("中", 0.5), ("弱", 0.25))
+_NEGATIONS = frozenset({"not", "no", "never", "without", "isn't", "aren't", "wasn't", "nor", "hardly"})
+# Emotion words that in running text are usually something else ("the other man", "the content").
+_FREE_TEXT_SKIP = frozenset({"content", "other", "others", "blank", "wonder", "shock", "mad", "alarm"})
+_FENCE = re.compile(r"```[a-zA-Z]*\s*(.*?)(?:```|$)", re.S)
+_WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
+_SPLIT = re.compile(r"\s*(?:,|、|/|;|\band\b|\+|\|)\s*")
+_NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?")
+_INTENSITY_TEXT = re.compile(r"(?:intensity|強度)\D{0,12}?(\d+(?:\.\d+)?)\s*(%|/\s*100|/\s*10)?", re.I)
+_SPEAKER_TEXT = re.compile(r"(?:speaker(?:\s+is)?\s*[:=]?|話者[はが:：]?)\s*['\"「]?([\w\-]+)", re.I)
+
+
+@dataclass(frozen=True)
+class ParsedAnswer:
+    """A model answer in the task's terms.
+
+    ``emotions`` are labels of the task's label set, de-duplicated, in label-set order;
+    ``off_taxonomy`` are emotion words the answer gave that fit no label. ``status`` is
+    ``"strict"``, ``"lenient"`` or ``"failed"`` (see the module docstring).
+    """
+
+    emotions: tuple[str, ...]
+    confidences: dict[str, float] | None
+    intensity: float | None
+    speaker: str | None
+    attributions: tuple[tuple[str, str], ...]
+    explanation: str | None
+    status: str
+    off_taxonomy: tuple[str, ...]
+    valence: float | None = None
+    arousal: float | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+
+FAILED = ParsedAnswer((), None, None, None, (), None, "failed", ())
+
+
+def _to_text(text: str | bytes | None) -> str:
+    if text is None:
+        return ""
+    if isinstance(text, (bytes, bytearray)):
+        # A model server may hand back bytes with broken encoding: keep what decodes.
+        return bytes(text[: MAX_PARSE_CHARS * 4]).decode("utf-8", errors="replace")
+    if not isinstance(text, str):
+        raise TypeError(f"answer must be str, bytes or None, got {type(text).__name__}")
+    return text
+
+
+def _loads(candidate: str) -> Any:
+    """JSON first, then a Python literal; ``None`` if neither parses."""
+    try:
+        return json.loads(candidate)
+    except (ValueError, RecursionError):
+        pass
+    try:
+        return ast.literal_eval(candidate)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return None
+
+
+def _close_truncated(text: str) -> list[str]:
+    """Candidate repairs of a truncated object: closed at its end and after its last complete element."""
+    stack: list[str] = []
+    quote: str | None = None
+    escaped = False
+    cuts: list[tuple[int, str]] = []
+    for i, ch in enumerate(text):
+        if quote:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == quote:
+                quote = None
+            continue
+        if ch in "\"'":
+            quote = ch
+        elif ch in "{[":
+            stack.append("}" if ch == "{" else "]")
+        elif ch in "}]":
+            if not stack:
+                break
+            stack.pop()
+        elif ch == ",":
+            cuts.append((i, "".join(reversed(stack))))
+    candidates = []
+    if stack:
+        candidates.append(text + (quote or "") + "".join(reversed(stack)))
+    for i, closers in reversed(cuts[-3:]):
+        candidates.append(text[:i] + closers)
+    return candidates
+
+
+def _structured(text: str) -> tuple[Any, str] | None:
+    """Find a JSON/Python object in ``text``; returns (object, status) or ``None``."""
+    if text.startswith("{") and text.endswith("}"):
+        try:
+            value = json.loads(text)
+            if isinstance(value, dict):
+                return value, "strict"
+        except (ValueError, RecursionError):
+            pass
+    candidates = [m.group(1).strip() for m in _FENCE.finditer(text)] if "```" in text else []
+    start, end = text.find("{"), text.rfind("}")
+    if start >= 0 and end > start:
+        candidates.append(text[start:end + 1])
+    if text.startswith("[") and text.endswith("]"):
+        candidates.append(text)
+    for candidate in candidates:
+        value = _loads(candidate)
+        if isinstance(value, (dict, list)):
+            return value, "lenient"
+    if start >= 0:
+        for candidate in _close_truncated(text[start:]):
+            value = _loads(candidate)
+            if isinstance(value, dict):
+                return value, "lenient"
+    return None
+
+
+def _number(value: Any, *, low: float = 0.0, high: float = 1.0) -> float | None:
+    """A finite number in [low, high]; percentages and 0-10 scales are rescaled (only when high == 1)."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, str):
+        match = _NUMBER.search(value)
+        if not match:
+            lowered = value.lower()
+            return next((v for word, v in _INTENSITY_WORDS if word in lowered), None) if high == 1.0 else None
+        number = float(match.group())
+        if "%" in value:
+            number /= 100.0
+    elif isinstance(value, (int, float)):
+        number = float(value)
+    else:
+        return None
+    if not math.isfinite(number):
+        return None
+    if high == 1.0 and low == 0.0 and number > 1.0:
+        number = number / 10.0 if number <= 10.0 else (number / 100.0 if number <= 100.0 else math.nan)
+    return number if low <= number <= high else None
+
+
+class _Collector:
+    """Accumulates labels and off-taxonomy words for one answer."""
+
+    def __init__(self, labels: tuple[str, ...]) -> None:
+        self.labels = labels
+        self.found: set[str] = set()
+        self.off: list[str] = []
+
+    def word(self, word: str) -> str | None:
+        label, is_emotion = map_word(word, self.labels)
+        if label is not None:
+            self.found.add(label)
+        elif word.strip() and word.strip() not in self.off:
+            self.off.append(word.strip()[:64])
+        return label
+
+    def value(self, value: Any) -> None:
+        """Labels from a string, list (nested: per utterance), or mapping label -> score."""
+        if isinstance(value, str):
+            pieces = [p for p in _SPLIT.split(value.strip()) if p]
+            for piece in pieces:
+                if len(piece.split()) > 3 or (not piece.isascii() and len(piece) > 6):
+                    self.found.update(_scan_text(piece, self.labels)[0])
+                else:
+                    self.word(piece)
+        elif isinstance(value, (list, tuple)):
+            for item in value:
+                self.value(item)
+        elif isinstance(value, Mapping):
+            for key, score in value.items():
+                number = _number(score)
+                if number is None or number >= 0.5:
+                    self.word(str(key))
+
+    def ordered(self) -> tuple[str, ...]:
+        return tuple(label for label in self.labels if label in self.found)
+
+
+def _get(mapping: Mapping[str, Any], keys: Sequence[str]) -> Any:
+    for key in keys:
+        if key in mapping:
+            return mapping[key]
+    return None
+
+
+def _confidences(raw: Any, emotions_raw: Any, labels: tuple[str, ...]) -> dict[str, float] | None:
+    pairs: list[tuple[Any, Any]] = []
+    if isinstance(raw, Mapping):
+        pairs = list(raw.items())
+    elif isinstance(emotions_raw, Mapping):
+        pairs = list(emotions_raw.items())
+    elif isinstance(raw, (list, tuple)) and isinstance(emotions_raw, (list, tuple)) and len(raw) == len(emotions_raw):
+        pairs = list(zip(emotions_raw, raw))
+    elif raw is not None and isinstance(emotions_raw, str):
+        pairs = [(emotions_raw, raw)]
+    elif raw is not None and isinstance(emotions_raw, (list, tuple)) and len(emotions_raw) == 1:
+        pairs = [(emotions_raw[0], raw)]
+    out: dict[str, float] = {}
+    for word, score in pairs:
+        label = map_word(str(word), labels)[0] if isinstance(word, str) else None
+        number = _number(score)
+        if label is not None and number is not None:
+            out[label] = max(number, out.get(label, 0.0))
+    return {label: out[label] for label in labels if label in out} or None
+
+
+def _attributions(raw: Any, labels: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    pairs: set[tuple[str, str]] = set()
+
+    def add(actor: Any, value: Any) -> None:
+        if actor is None or isinstance(actor, (Mapping, list)):
+            return
+        collector = _Collector(labels)
+        collector.value(value)
+        pairs.update((str(actor).strip(), label) for label in collector.found)
+
+    if isinstance(raw, Mapping):
+        for actor, value in raw.items():
+            add(actor, _get(value, ("emotions", "emotion", "labels")) if isinstance(value, Mapping) else value)
+    elif isinstance(raw, (list, tuple)):
+        for item in raw:
+            if isinstance(item, Mapping):
+                add(_get(item, _ACTOR_KEYS), _get(item, ("emotions", "emotion", "labels", "label")))
+            elif isinstance(item, (list, tuple)) and len(item) >= 2:
+                add(item[0], list(item[1:]))
+    order = {label: i for i, label in enumerate(labels)}
+    return tuple(sorted(pairs, key=lambda p: (p[0], order[p[1]])))
+
+
+def _from_object(value: Any, labels: tuple[str, ...], status: str) -> ParsedAnswer | None:
+    collector = _Collector(labels)
+    if isinstance(value, list):
+        collector.value(value)
+        emotions = collector.ordered()
+        return ParsedAnswer(emotions, None, None, None, (), None, status, tuple(collector.off)) if emotions else None
+    mapping = {str(k).strip().lower(): v for k, v in value.items()}
+    emotions_raw = _get(mapping, _EMOTION_KEYS)
+    if emotions_raw is not None:
+        collector.value(emotions_raw)
+    elif mapping and all(_number(v) is not None and map_word(k, labels)[1] for k, v in mapping.items()):
+        emotions_raw = mapping  # {"happy": 0.8, "sad": 0.1}: the keys are the labels
+        collector.value(mapping)
+    explanation = _get(mapping, _EXPLANATION_KEYS)
+    speaker = _get(mapping, _SPEAKER_KEYS)
+    if isinstance(speaker, (list, tuple)) and speaker:
+        speaker = speaker[0]
+    parsed = ParsedAnswer(
+        emotions=collector.ordered(),
+        confidences=_confidences(_get(mapping, _CONFIDENCE_KEYS), emotions_raw, labels),
+        intensity=_number(_get(mapping, _INTENSITY_KEYS)),
+        speaker=str(speaker).strip() or None if isinstance(speaker, (str, int)) else None,
+        attributions=_attributions(_get(mapping, _ATTRIBUTION_KEYS), labels),
+        explanation=str(explanation)[:MAX_EXPLANATION_CHARS] if isinstance(explanation, str) and explanation.strip()
+        else None,
+        status=status,
+        off_taxonomy=tuple(collector.off),
+        valence=_number(mapping.get("valence"), low=-1.0),
+        arousal=_number(mapping.get("arousal")),
+    )
+    useful = (parsed.emotions or parsed.attributions or parsed.intensity is not None or parsed.explanation
+              or parsed.off_taxonomy)
+    return parsed if useful else None
+
+
+def _scan_text(text: str, labels: tuple[str, ...]) -> tuple[set[str], list[str]]:
+    """Labels and off-taxonomy words mentioned in free text."""
+    found: set[str] = set()
+    off: list[str] = []
+
+    def hit(word: str) -> None:
+        label, _ = map_word(word, labels)
+        if label is not None:
+            found.add(label)
+        elif word not in off:
+            off.append(word)
+
+    lowered = text.lower()
+    previous: list[str] = ["", ""]
+    for match in _WORD.finditer(lowered):
+        word = match.group()
+        if word in EN_WORDS and word not in _FREE_TEXT_SKIP and not _NEGATIONS.intersection(previous):
+            hit(word)
+        previous = [previous[1], word]
+    for phrase in EN_PHRASES:
+        if phrase in lowered and phrase not in _FREE_TEXT_SKIP:
+            hit(phrase)
+    if not text.isascii():
+        for stem, _concept in JA_STEMS:
+            if stem in text:
+                hit(stem)
+    return found, off
+
+
+def _from_text(text: str, labels: tuple[str, ...]) -> ParsedAnswer:
+    found, off = _scan_text(text, labels)
+    if not found:
+        return ParsedAnswer((), None, None, None, (), None, "failed", tuple(off))
+    intensity_match = _INTENSITY_TEXT.search(text)
+    intensity = None
+    if intensity_match:
+        number, scale = float(intensity_match.group(1)), (intensity_match.group(2) or "").replace(" ", "")
+        intensity = _number(number / {"%": 100.0, "/100": 100.0, "/10": 10.0}.get(scale, 1.0))
+    speaker_match = _SPEAKER_TEXT.search(text)
+    return ParsedAnswer(
+        emotions=tuple(label for label in labels if label in found),
+        confidences=None,
+        intensity=intensity,
+        speaker=speaker_match.group(1) if speaker_match else None,
+        attributions=(),
+        explanation=text[:MAX_EXPLANATION_CHARS] if len(text.split()) > 3 or not text.isascii() else None,
+        status="lenient",
+        off_taxonomy=tuple(off),
+    )
+
+
+def parse_answer(text: str | bytes | None, labels: Sequence[str]) -> ParsedAnswer:
+    """Parse one raw model answer into a :class:`ParsedAnswer` over ``labels``.
+
+    Parameters
+    ----------
+    text
+        The model's answer; bytes are decoded as UTF-8 with replacement, ``None`` is an empty answer.
+    labels
+        The task's ordered label set.
+
+    Returns
+    -------
+    ParsedAnswer
+        ``status == "failed"`` (and no emotions) when nothing usable was found: a parse failure,
+        not an error.
+
+    Examples
+    --------
+    >>> parse_answer('{"emotions": ["joyful", "怒り"], "intensity": "high"}', ["angry", "happy", "sad"]).emotions
+    ('angry', 'happy')
+    >>> parse_answer("{'dominant_emotion': 'Calm'}", ["Calm", "Sad"]).status
+    'lenient'
+    """
+    labels = tuple(labels)
+    if not labels:
+        raise ValueError("parse_answer needs a non-empty label set")
+    stripped = _to_text(text)[:MAX_PARSE_CHARS].strip()
+    if not stripped:
+        return FAILED
+    found = _structured(stripped)
+    if found is not None:
+        parsed = _from_object(found[0], labels, found[1])
+        if parsed is not None:
+            return parsed
+    return _from_text(stripped, labels)

@@ -1,0 +1,166 @@
+"""One JSON-serialisable row of statistics per sample: gold fields + parsed prediction.
+
+:func:`sample_row` is what an lmms-eval ``process_results`` stores per metric key and what the
+sample log keeps, so every aggregate can be recomputed from sample logs (and by
+``comic-emotion score`` from a predictions file) with the same code.
+
+Gold problems (labels outside the label set, NaN intensities) raise ``ValueError`` naming the
+sample and field; an unparseable *answer* is not an error, it is a row with ``parse_status == "failed"``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections import Counter
+from typing import Any, Mapping
+
+from comic_emotion.metrics.parsing import ParsedAnswer, parse_answer
+from comic_emotion.taxonomy import canonicalise, label_set as get_label_set
+
+SCORE_SOURCES = ("confidence", "loglikelihood", "indicator")
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff]")
+
+
+def normalise_actor(name: str) -> str:
+    """Case- and whitespace-insensitive form of an actor id or name."""
+    return " ".join(str(name).casefold().split())
+
+
+def _actor_index(record: Mapping[str, Any]) -> dict[str, str]:
+    """normalised id / name / alias -> actor_id, from the record's characters."""
+    index: dict[str, str] = {}
+    for character in record.get("characters") or ():
+        actor = character["actor_id"]
+        for name in (actor, character.get("name"), *(character.get("aliases") or ())):
+            if name:
+                index.setdefault(normalise_actor(name), actor)
+    return index
+
+
+def _gold_labels(record: Mapping[str, Any], labels: tuple[str, ...], name: str, field: str,
+                 values: Any) -> list[str]:
+    values = list(values or ())
+    if record.get("label_set") != name and name == "canonical":
+        values = canonicalise(values)
+    allowed = set(labels)
+    for value in values:
+        if value not in allowed:
+            raise ValueError(f"sample {record.get('id')!r}: field {field!r}: gold label {value!r} is not in "
+                             f"label set {name!r} ({', '.join(labels)})")
+    return [label for label in labels if label in set(values)]
+
+
+def _gold_number(record: Mapping[str, Any], field: str, low: float = 0.0) -> float | None:
+    value = record.get(field)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+            or not low <= value <= 1.0:
+        raise ValueError(f"sample {record.get('id')!r}: field {field!r}: gold value {value!r} is not a finite "
+                         f"number in [{low:g}, 1]")
+    return float(value)
+
+
+def text_language(record: Mapping[str, Any]) -> str:
+    """The language of a sample's text (most common ``text_regions[].lang``; ``und`` if none)."""
+    langs = Counter(str(r.get("lang", "und")).split("-")[0] for r in record.get("text_regions") or ())
+    return sorted(langs.items(), key=lambda kv: (-kv[1], kv[0]))[0][0] if langs else "und"
+
+
+def is_cjk_text(texts: list[str]) -> bool:
+    """Whether references are written in a CJK script (for the tokenizer choice when no language is given)."""
+    return any(_CJK.search(text) for text in texts)
+
+
+def _parse(answer: Any, labels: tuple[str, ...]) -> ParsedAnswer:
+    if isinstance(answer, Mapping):
+        # Already-structured predictions (from another evaluator) go through the same parser.
+        return parse_answer(json.dumps(answer, ensure_ascii=False, default=str), labels)
+    return parse_answer(answer, labels)
+
+
+def sample_row(record: Mapping[str, Any], answer: str | bytes | Mapping[str, Any] | None, *, label_set: str,
+               label_scores: Mapping[str, float] | None = None) -> dict[str, Any]:
+    """Per-sample statistics for every metric, JSON-serialisable.
+
+    Parameters
+    ----------
+    record
+        Canonical sample (:mod:`comic_emotion.schema`); its gold fields are read.
+    answer
+        The raw model answer (or a mapping of already-structured fields).
+    label_set
+        Name of the task's label set. Gold labels of another native set are mapped only to
+        ``"canonical"``; otherwise they must belong to ``label_set``.
+    label_scores
+        Per-label scores from a scored task variant (per-label log-likelihoods). Sources in order:
+        confidences stated in the answer, then ``label_scores``, then the 0/1 indicator fallback.
+
+    Returns
+    -------
+    dict
+        Keys: ``id``, ``label_set``, ``gold``, ``pred``, ``scores`` (one per label, label-set order),
+        ``score_source`` (``confidence``, ``loglikelihood`` or ``indicator`` = 0/1 fallback),
+        ``confidences``, ``parse_status``, ``off_taxonomy``, ``intensity_gold/pred``,
+        ``valence_gold/pred``, ``arousal_gold/pred``, ``attr_annotated``, ``attr_gold``,
+        ``attr_pred``, ``speaker_gold``, ``speaker_pred``, ``explanation_pred``,
+        ``explanation_refs``, ``text_lang``.
+    """
+    labels = get_label_set(label_set)
+    sample_id = record.get("id")
+    if not isinstance(sample_id, str) or not sample_id:
+        raise ValueError(f"record without a string 'id': {str(dict(record))[:80]}")
+    gold = _gold_labels(record, labels, label_set, "emotions", record.get("emotions"))
+    parsed = _parse(answer, labels)
+    pred = list(parsed.emotions)
+    indicator = [1.0 if label in parsed.emotions else 0.0 for label in labels]
+    if parsed.confidences:
+        # Labels without a stated confidence keep their 0/1 indicator.
+        scores = [parsed.confidences.get(label, indicator[j]) for j, label in enumerate(labels)]
+        source = "confidence"
+    elif label_scores:
+        missing = [label for label in labels if label not in label_scores]
+        if missing:
+            raise ValueError(f"sample {sample_id!r}: label_scores lack labels {missing}")
+        scores = [float(label_scores[label]) for label in labels]
+        source = "loglikelihood"
+    else:
+        scores, source = indicator, "indicator"
+
+    actors = _actor_index(record)
+    resolve = lambda name: actors.get(normalise_actor(name), normalise_actor(name))  # noqa: E731
+    attr_gold = sorted({(pair["actor_id"], label) for pair in record.get("attributions") or ()
+                        for label in _gold_labels(record, labels, label_set, "attributions", [pair["emotion"]])})
+    attr_pred = sorted({(resolve(actor), label) for actor, label in parsed.attributions})
+    speakers = sorted({resolve(r["speaker"]) for r in record.get("text_regions") or () if r.get("speaker")})
+    refs = [str(x) for x in record.get("explanations") or () if str(x).strip()]
+    lang = text_language(record)
+    if lang == "und" and refs:
+        lang = "ja" if is_cjk_text(refs) else "und"
+    return {
+        "id": sample_id,
+        "label_set": label_set,
+        "gold": gold,
+        "pred": pred,
+        "scores": scores,
+        "score_source": source,
+        "confidences": dict(parsed.confidences) if parsed.confidences else None,
+        "parse_status": parsed.status,
+        "off_taxonomy": list(parsed.off_taxonomy),
+        "intensity_gold": _gold_number(record, "intensity"),
+        "intensity_pred": parsed.intensity,
+        "valence_gold": _gold_number(record, "valence", low=-1.0),
+        "valence_pred": parsed.valence,
+        "arousal_gold": _gold_number(record, "arousal"),
+        "arousal_pred": parsed.arousal,
+        "attr_annotated": bool(record.get("attributions")),
+        "attr_gold": [list(p) for p in attr_gold],
+        "attr_pred": [list(p) for p in attr_pred],
+        "speaker_gold": speakers,
+        "speaker_pred": resolve(parsed.speaker) if parsed.speaker else None,
+        "explanation_pred": parsed.explanation or "",
+        "explanation_refs": refs,
+        "text_lang": lang,
+    }

@@ -1,0 +1,232 @@
+"""Corpus-level scores from sample rows: every metric with a bootstrap CI and a signature.
+
+The per-sample side is :func:`sample_row` (re-exported from :mod:`comic_emotion.metrics.samples`);
+this module turns a list of rows into numbers. lmms-eval task aggregations call :func:`aggregate`;
+``comic-emotion score`` calls :func:`score_rows`. Both run the same code.
+
+Undefined metrics. A metric that does not apply to the data (no intensity gold, no explanation
+references, no stated confidences, a single-valued gold column in every class for AUC) has the
+value ``None``: JSON ``null`` in the results file and ``N/A`` in lmms-eval's table. It is never
+``NaN`` (``json.dumps`` writes ``NaN``, which strict JSON readers reject) and never a made-up 0.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+
+from comic_emotion.metrics import definitions as d
+from comic_emotion.metrics.bootstrap import Interval, bootstrap_sums, percentile_interval, resample_weights
+from comic_emotion.metrics.parsing import PARSER_VERSION
+from comic_emotion.metrics.samples import SCORE_SOURCES, sample_row
+from comic_emotion.taxonomy import label_set as get_label_set
+
+__all__ = ["METRICS", "MetricInfo", "Score", "aggregate", "sample_row", "score_rows", "prepare", "SCORE_SOURCES"]
+
+CI_SUFFIXES = ("_ci_low", "_ci_high")
+CI_LEVEL = 0.95
+
+
+@dataclass(frozen=True)
+class MetricInfo:
+    """What a metric key means: direction, one-line description, group (for tables and the leaderboard)."""
+
+    higher_is_better: bool
+    description: str
+    group: str
+
+
+def _m(hib: bool, description: str, group: str, prepare: Callable) -> tuple[MetricInfo, Callable]:
+    return MetricInfo(hib, description, group), prepare
+
+
+_REGISTRY: dict[str, tuple[MetricInfo, Callable]] = {
+    "macro_f1": _m(True, "F1 per label, unweighted mean over the label set", "classification", d.prf("macro", 2)),
+    "micro_f1": _m(True, "F1 of pooled label decisions", "classification", d.prf("micro", 2)),
+    "weighted_f1": _m(True, "F1 per label, mean weighted by gold support", "classification", d.prf("weighted", 2)),
+    "macro_precision": _m(True, "precision per label, unweighted mean", "classification", d.prf("macro", 0)),
+    "macro_recall": _m(True, "recall per label, unweighted mean", "classification", d.prf("macro", 1)),
+    "micro_precision": _m(True, "precision of pooled label decisions", "classification", d.prf("micro", 0)),
+    "micro_recall": _m(True, "recall of pooled label decisions", "classification", d.prf("micro", 1)),
+    "macro_f1_strict": _m(True, "macro F1 counting only strict-JSON answers (others as empty)", "classification",
+                          d.prf("macro", 2, strict=True)),
+    "accuracy": _m(True, "mean |gold ∩ pred| / |gold ∪ pred| (plain accuracy for single labels)", "classification",
+                   d.outcome(1)),
+    "exact_match": _m(True, "share of samples whose predicted label set equals the gold set", "classification",
+                      d.outcome(0)),
+    "hamming_loss": _m(False, "share of (sample, label) decisions that are wrong", "classification", d.outcome(2)),
+    "roc_auc_macro": _m(True, "ROC-AUC per label, mean over labels with both gold values (EmoRecCom metric)",
+                        "classification", d.roc_auc_macro),
+    "auc_fallback_rate": _m(False, "share of samples whose AUC scores are the 0/1 fallback", "classification",
+                            d.auc_fallback_rate),
+    "parse_failure_rate": _m(False, "share of answers the parser could not read", "parsing",
+                             d.share(lambda r: r["parse_status"] == "failed")),
+    "strict_parse_rate": _m(True, "share of answers that are a JSON object as asked", "parsing",
+                            d.share(lambda r: r["parse_status"] == "strict")),
+    "off_taxonomy_rate": _m(False, "share of answers naming an emotion outside the label set", "parsing",
+                            d.share(lambda r: bool(r["off_taxonomy"]))),
+    "attribution_micro_f1": _m(True, "F1 over pooled (actor, emotion) pairs", "attribution",
+                               d.attribution("micro_f1")),
+    "attribution_micro_precision": _m(True, "precision over pooled (actor, emotion) pairs", "attribution",
+                                      d.attribution("micro_precision")),
+    "attribution_micro_recall": _m(True, "recall over pooled (actor, emotion) pairs", "attribution",
+                                   d.attribution("micro_recall")),
+    "attribution_macro_f1": _m(True, "per-sample F1 over (actor, emotion) pairs, mean over samples", "attribution",
+                               d.attribution("macro_f1")),
+    "speaker_accuracy": _m(True, "share of samples whose named speaker is one of the gold speakers", "attribution",
+                           d.speaker_accuracy),
+    "ece": _m(False, "expected calibration error of stated per-label confidences (10 bins)", "calibration",
+              d.calibration("ece")),
+    "brier": _m(False, "Brier score of stated per-label confidences", "calibration", d.calibration("brier")),
+    "bleu": _m(True, "corpus BLEU (0-100) of explanations, sacrebleu", "explanation", d.bleu),
+    "rouge1": _m(True, "ROUGE-1 F of explanations (best reference), mean", "explanation", d.rouge(0)),
+    "rouge2": _m(True, "ROUGE-2 F of explanations (best reference), mean", "explanation", d.rouge(1)),
+    "rougeL": _m(True, "ROUGE-L F of explanations (best reference), mean", "explanation", d.rouge(2)),
+}
+for _dim in ("intensity", "valence", "arousal"):
+    for _which, _hib, _text in (("mae", False, "mean absolute error"), ("rmse", False, "root mean squared error"),
+                                ("pearson", True, "Pearson correlation"), ("spearman", True, "Spearman correlation"),
+                                ("ccc", True, "concordance correlation coefficient"),
+                                ("coverage", True, "share of annotated samples with a predicted value")):
+        _REGISTRY[f"{_dim}_{_which}"] = _m(_hib, f"{_dim}: {_text}", "dimensions", d.dimension(_dim, _which))
+
+METRICS: Mapping[str, MetricInfo] = {key: info for key, (info, _) in _REGISTRY.items()}
+
+
+@dataclass(frozen=True)
+class Score:
+    """One corpus-level number with its interval and every setting that changes it."""
+
+    name: str
+    value: float | None
+    ci: Interval | None
+    n: int
+    signature: Mapping[str, str] = field(default_factory=dict)
+
+    def signature_string(self) -> str:
+        return "|".join(f"{k}:{v}" for k, v in self.signature.items())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"value": self.value, "ci": self.ci.to_dict() if self.ci else None, "n": self.n,
+                "higher_is_better": METRICS[self.name].higher_is_better if self.name in METRICS else None,
+                "signature": dict(self.signature), "signature_string": self.signature_string()}
+
+
+def _label_set_of(rows: Sequence[Mapping[str, Any]]) -> tuple[str, tuple[str, ...]]:
+    if not rows:
+        raise ValueError("no sample rows to aggregate")
+    names = {row.get("label_set") for row in rows}
+    if len(names) != 1:
+        raise ValueError(f"sample rows mix label sets {sorted(map(str, names))}; score each task separately")
+    name = names.pop()
+    return str(name), get_label_set(str(name))
+
+
+def _check_ids(rows: Sequence[Mapping[str, Any]]) -> None:
+    seen: set[str] = set()
+    for i, row in enumerate(rows):
+        if row.get("id") in seen:
+            raise ValueError(f"row {i}: duplicate sample id {row.get('id')!r}")
+        seen.add(row.get("id"))
+
+
+def prepare(metric: str, rows: Sequence[Mapping[str, Any]]) -> d.Prepared | None:
+    """The statistics of ``metric`` over ``rows`` (``None`` where it is undefined)."""
+    if metric not in _REGISTRY:
+        raise ValueError(f"unknown metric {metric!r}; known: {', '.join(sorted(_REGISTRY))}")
+    _, labels = _label_set_of(rows)
+    return _REGISTRY[metric][1](rows, labels)
+
+
+def _finite_or_none(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
+def _interval(prepared: d.Prepared, *, seed: int, n_resamples: int) -> Interval | None:
+    n = prepared.stats.shape[0]
+    if n < 2 or n_resamples < 1:
+        return None
+    if prepared.from_sums is not None:
+        return bootstrap_sums(prepared.stats, prepared.from_sums, n_resamples=n_resamples, seed=seed,
+                              level=CI_LEVEL)[0]
+    return percentile_interval(prepared.from_weights(resample_weights(n, n_resamples=n_resamples, seed=seed)),
+                               level=CI_LEVEL)
+
+
+def score_metric(metric: str, rows: Sequence[Mapping[str, Any]], *, seed: int = 0,
+                 n_resamples: int = 1000) -> Score:
+    """One :class:`Score` (value, CI, signature) of ``metric`` over ``rows``."""
+    name, _ = _label_set_of(rows)
+    _check_ids(rows)
+    prepared = prepare(metric, rows)
+    from comic_emotion import __version__
+
+    signature = {"metric": metric, "label_set": name, "parser": PARSER_VERSION}
+    if prepared is None:
+        return Score(metric, None, None, 0, {**signature, "undefined": "no applicable samples",
+                                             "version": __version__})
+    value = _finite_or_none(prepared.value())
+    ci = _interval(prepared, seed=seed, n_resamples=n_resamples) if value is not None else None
+    signature.update(prepared.signature or {})
+    signature.update({"bs": str(n_resamples), "seed": str(seed), "ci": f"{ci.method}{CI_LEVEL:g}" if ci else "none",
+                      "version": __version__})
+    return Score(metric, value, ci, int(prepared.stats.shape[0]), signature)
+
+
+def aggregate(metric: str, rows: Sequence[Mapping[str, Any]], *, seed: int = 0,
+              n_resamples: int = 1000) -> float | None:
+    """One corpus-level number from rows, for lmms-eval aggregation functions.
+
+    ``metric`` may end in ``_ci_low`` / ``_ci_high`` to get the bounds of the 95 % bootstrap
+    interval of the base metric. Returns ``None`` (JSON ``null``) where the metric is undefined.
+    """
+    for suffix in CI_SUFFIXES:
+        if metric.endswith(suffix):
+            score = score_metric(metric[: -len(suffix)], rows, seed=seed, n_resamples=n_resamples)
+            if score.ci is None:
+                return None
+            return score.ci.low if suffix == "_ci_low" else score.ci.high
+    prepared = prepare(metric, rows)
+    return None if prepared is None else _finite_or_none(prepared.value())
+
+
+def per_class_scores(rows: Sequence[Mapping[str, Any]], *, seed: int = 0, n_resamples: int = 1000) -> dict[str, Score]:
+    """F1 and ROC-AUC of every label (keys ``f1/<label>``, ``roc_auc/<label>``)."""
+    from comic_emotion.metrics import classification as cls
+
+    name, labels = _label_set_of(rows)
+    out: dict[str, Score] = {}
+    y_true, scores, sig = d._auc_inputs(rows, labels)
+    weights = resample_weights(len(rows), n_resamples=n_resamples, seed=seed) if len(rows) > 1 else None
+    observed = cls.roc_auc_per_class(y_true, scores)
+    resampled = cls.weighted_auc(y_true, scores, weights) if weights is not None else [None] * len(labels)
+    for j, label in enumerate(labels):
+        prepared = d.per_class_f1(rows, labels, j)
+        base = {"label_set": name, "parser": PARSER_VERSION, "bs": str(n_resamples), "seed": str(seed)}
+        out[f"f1/{label}"] = Score(f"f1/{label}", prepared.value(), _interval(prepared, seed=seed,
+                                   n_resamples=n_resamples), len(rows), {**base, "average": "binary"})
+        ci = percentile_interval(resampled[j], level=CI_LEVEL) if resampled[j] is not None else None
+        out[f"roc_auc/{label}"] = Score(f"roc_auc/{label}", observed[j], ci, len(rows), {**base, **sig})
+    return out
+
+
+def score_rows(rows: Sequence[Mapping[str, Any]], *, seed: int = 0, n_resamples: int = 1000,
+               metrics: Sequence[str] | None = None, per_class: bool = True) -> dict[str, Score]:
+    """Every metric (or those named) over ``rows``, each with its CI and signature."""
+    out = {m: score_metric(m, rows, seed=seed, n_resamples=n_resamples) for m in (metrics or METRICS)}
+    if per_class:
+        out.update(per_class_scores(rows, seed=seed, n_resamples=n_resamples))
+    return out
+
+
+def rows_to_arrays(rows: Sequence[Mapping[str, Any]]) -> dict[str, np.ndarray]:
+    """Gold/pred indicator matrices and scores of rows (for callers comparing with other libraries)."""
+    from comic_emotion.metrics import classification as cls
+
+    _, labels = _label_set_of(rows)
+    return {"y_true": cls.label_matrix([r["gold"] for r in rows], labels),
+            "y_pred": cls.label_matrix([r["pred"] for r in rows], labels),
+            "scores": np.asarray([r["scores"] for r in rows], dtype=float)}
