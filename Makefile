@@ -3,9 +3,11 @@
 #   make test   installs into .venv (with test extras), then runs the test suite
 VENV ?= .venv
 PYTHON ?= python3
-# torchvision releases pin one torch version; without this pin pip resolves to the newest torch
-# (with several GB of CUDA wheels). On a GPU machine, install your CUDA build first: make install TORCH=torch
-TORCH ?= torch==2.13.0
+# torchvision pins one torch release, and lmms-eval's Qwen model classes need a working torchvision
+# (qwen_vl_utils imports it). PyPI's torch/torchvision builds are CUDA-enabled and also run on CPU;
+# `===` (exact string match) keeps pip from taking a local `+cpu` torch wheel, which no PyPI
+# torchvision can load. Override for another CUDA/torch: make install TORCH="torch==X torchvision==Y"
+TORCH ?= torch===2.13.0 torchvision==0.28.0
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
@@ -14,7 +16,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q "$(TORCH)" -e ".[test]"
+	$(PY) -m pip install -q $(TORCH) -e ".[test]"
 	rm -f $(VENV)/.installed-* && touch $@
 
 demo: install
