@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 from statistics import NormalDist
 from typing import Callable
 
@@ -34,15 +35,20 @@ class Interval:
         return {"low": self.low, "high": self.high, "level": self.level, "method": self.method}
 
 
+@lru_cache(maxsize=2)
 def resample_weights(n_samples: int, *, n_resamples: int = 1000, seed: int = 0) -> np.ndarray:
     """Bootstrap weights, shape (n_resamples, n_samples): row b counts how often each sample was drawn.
 
     The draw is ``np.random.default_rng(seed).integers(0, n, (n_resamples, n))``; :func:`resample_indices`
-    returns the same indices, for comparisons with per-resample reference computations.
+    returns the same indices, for comparisons with per-resample reference computations. The result
+    is cached (every metric of a run resamples the same samples) and read-only.
     """
     idx = resample_indices(n_samples, n_resamples=n_resamples, seed=seed)
     flat = idx + (np.arange(n_resamples) * n_samples)[:, None]
-    return np.bincount(flat.ravel(), minlength=n_resamples * n_samples).reshape(n_resamples, n_samples).astype(float)
+    weights = np.bincount(flat.ravel(), minlength=n_resamples * n_samples).reshape(n_resamples, n_samples)
+    weights = weights.astype(float)
+    weights.flags.writeable = False
+    return weights
 
 
 def resample_indices(n_samples: int, *, n_resamples: int = 1000, seed: int = 0) -> np.ndarray:

@@ -27,6 +27,8 @@ class Prepared:
     from_sums: Callable[[np.ndarray], np.ndarray] | None = None
     from_weights: Callable[[np.ndarray], np.ndarray] | None = None
     signature: Mapping[str, str] | None = None
+    # BCa needs one score per left-out sample; too slow where the score is a Python loop (BLEU).
+    bca: bool = True
 
     def value(self) -> float:
         if self.from_sums is not None:
@@ -183,10 +185,10 @@ def bleu(rows: Rows, labels: tuple[str, ...]) -> Prepared | None:
     scored = _text_rows(rows)
     if not scored:
         return None
-    toks = [text.bleu_tokenizer(r.get("text_lang", "und")) for r in scored]
-    stats = text.bleu_stats([r["explanation_pred"] for r in scored], [r["explanation_refs"] for r in scored], toks)
+    toks = [r["bleu_tokenizer"] for r in scored]
+    stats = np.asarray([r["bleu_stats"] for r in scored], dtype=float)
     sig = {"sacrebleu": text.bleu_signature(toks, [len(r["explanation_refs"]) for r in scored])}
-    return Prepared(stats, text.bleu_from_sums, signature=sig)
+    return Prepared(stats, text.bleu_from_sums, signature=sig, bca=False)
 
 
 def rouge(which: int) -> Callable[[Rows, tuple[str, ...]], Prepared | None]:
@@ -196,7 +198,7 @@ def rouge(which: int) -> Callable[[Rows, tuple[str, ...]], Prepared | None]:
             return None
         from importlib.metadata import version
 
-        values = text.rouge_f([r["explanation_pred"] for r in scored], [r["explanation_refs"] for r in scored])[:, which]
+        values = np.asarray([r["rouge"][which] for r in scored], dtype=float)
         return Prepared(np.stack([values, np.ones_like(values)], 1), lambda s: s[..., 0] / s[..., 1],
                         signature={"rouge": f"tok:{text.LatinCjkTokenizer.name}|stem:no|multi:max-f"
                                             f"|version:{version('rouge-score')}"})

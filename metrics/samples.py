@@ -16,6 +16,7 @@ import re
 from collections import Counter
 from typing import Any, Mapping
 
+from comic_emotion.metrics import text
 from comic_emotion.metrics.parsing import ParsedAnswer, parse_answer
 from comic_emotion.taxonomy import canonicalise, label_set as get_label_set
 
@@ -106,7 +107,8 @@ def sample_row(record: Mapping[str, Any], answer: str | bytes | Mapping[str, Any
         ``confidences``, ``parse_status``, ``off_taxonomy``, ``intensity_gold/pred``,
         ``valence_gold/pred``, ``arousal_gold/pred``, ``attr_annotated``, ``attr_gold``,
         ``attr_pred``, ``speaker_gold``, ``speaker_pred``, ``explanation_pred``,
-        ``explanation_refs``, ``text_lang``.
+        ``explanation_refs``, ``text_lang``, and per-sample text statistics ``bleu_tokenizer``,
+        ``bleu_stats`` (sacrebleu's 10 counts) and ``rouge`` (ROUGE-1/2/L F) when there are references.
     """
     labels = get_label_set(label_set)
     sample_id = record.get("id")
@@ -139,6 +141,8 @@ def sample_row(record: Mapping[str, Any], answer: str | bytes | Mapping[str, Any
     lang = text_language(record)
     if lang == "und" and refs:
         lang = "ja" if is_cjk_text(refs) else "und"
+    hypothesis = parsed.explanation or ""
+    tokenizer = text.bleu_tokenizer(lang)
     return {
         "id": sample_id,
         "label_set": label_set,
@@ -160,7 +164,11 @@ def sample_row(record: Mapping[str, Any], answer: str | bytes | Mapping[str, Any
         "attr_pred": [list(p) for p in attr_pred],
         "speaker_gold": speakers,
         "speaker_pred": resolve(parsed.speaker) if parsed.speaker else None,
-        "explanation_pred": parsed.explanation or "",
+        "explanation_pred": hypothesis,
         "explanation_refs": refs,
         "text_lang": lang,
+        # Per-sample text statistics, so corpus BLEU and mean ROUGE are sums over the sample log.
+        "bleu_tokenizer": tokenizer if refs else None,
+        "bleu_stats": text.bleu_stats([hypothesis], [refs], [tokenizer])[0].astype(int).tolist() if refs else None,
+        "rouge": text.rouge_f([hypothesis], [refs])[0].tolist() if refs else None,
     }

@@ -151,7 +151,7 @@ def _interval(prepared: d.Prepared, *, seed: int, n_resamples: int) -> Interval 
         return None
     if prepared.from_sums is not None:
         return bootstrap_sums(prepared.stats, prepared.from_sums, n_resamples=n_resamples, seed=seed,
-                              level=CI_LEVEL)[0]
+                              level=CI_LEVEL, method="bca" if prepared.bca else "percentile")[0]
     return percentile_interval(prepared.from_weights(resample_weights(n, n_resamples=n_resamples, seed=seed)),
                                level=CI_LEVEL)
 
