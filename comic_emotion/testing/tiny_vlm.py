@@ -1,0 +1,265 @@
+"""A tiny random Qwen2-VL and LoRA adapters for it, built from configs with nothing downloaded.
+
+:func:`build_tiny_qwen2_vl` saves a directory that ``Qwen2VLForConditionalGeneration`` and
+``AutoProcessor`` load offline, and that lmms-eval's ``qwen2_vl`` model class runs on CPU
+(``--model_args pretrained=DIR,device=cpu,device_map=cpu``). The weights are random, so the
+answers are gibberish; the point is that every step of the real pipeline runs in seconds.
+:func:`build_tiny_lora_adapter` saves a PEFT LoRA adapter for that base whose weights change the
+logits, for tests of adapter loading and merging.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tempfile
+from pathlib import Path
+from typing import Sequence
+
+from comic_emotion.storage import replace_directory
+
+# Qwen2-VL's special tokens; the first seven get ids 0..6 in this order.
+SPECIAL_TOKENS = (
+    "<|endoftext|>",
+    "<|im_start|>",
+    "<|im_end|>",
+    "<|vision_start|>",
+    "<|vision_end|>",
+    "<|image_pad|>",
+    "<|video_pad|>",
+)
+EOS_TOKEN = "<|im_end|>"
+PAD_TOKEN = "<|endoftext|>"
+VOCAB_SIZE = 512
+
+# Qwen2-VL-Instruct's ChatML template: a default system turn, and one
+# <|vision_start|><|image_pad|><|vision_end|> per image that the processor expands to the patch count.
+CHAT_TEMPLATE = (
+    "{% set image_count = namespace(value=0) %}{% set video_count = namespace(value=0) %}"
+    "{% for message in messages %}"
+    "{% if loop.first and message['role'] != 'system' %}<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n{% endif %}"
+    "<|im_start|>{{ message['role'] }}\n"
+    "{% if message['content'] is string %}{{ message['content'] }}<|im_end|>\n"
+    "{% else %}{% for content in message['content'] %}"
+    "{% if content['type'] == 'image' or 'image' in content or 'image_url' in content %}"
+    "{% set image_count.value = image_count.value + 1 %}"
+    "{% if add_vision_id %}Picture {{ image_count.value }}: {% endif %}<|vision_start|><|image_pad|><|vision_end|>"
+    "{% elif content['type'] == 'video' or 'video' in content %}"
+    "{% set video_count.value = video_count.value + 1 %}"
+    "{% if add_vision_id %}Video {{ video_count.value }}: {% endif %}<|vision_start|><|video_pad|><|vision_end|>"
+    "{% elif 'text' in content %}{{ content['text'] }}{% endif %}"
+    "{% endfor %}<|im_end|>\n{% endif %}"
+    "{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+
+# Enough prompt, JSON and emotion vocabulary for the merges to be word-like; byte-level BPE
+# encodes any other text through its 256-byte alphabet.
+_CORPUS = (
+    "You are a helpful assistant. Look at the comic panel and answer.",
+    "Which emotion does the character show? Answer with one word from the list.",
+    "Options: anger, disgust, fear, joy, sadness, surprise, neutral, love, anticipation, trust.",
+    'Answer in JSON: {"emotions": ["joy", "surprise"], "intensity": 3, "actor_id": "a1"}',
+    '{"actor": "speaker", "emotion": "anger", "valence": -0.5, "arousal": 0.8}',
+    "The manga character looks happy, the speech bubble says: What a wonderful day!",
+    "A painting of a sad woman; the fine art scene is calm and quiet.",
+    "0123456789 + - * / = < > ( ) [ ] { } , . ; : ! ? ' \" _ @ # $ % & | ~ ^ ` \\",
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZ abcdefghijklmnopqrstuvwxyz",
+)
+# Two heads of 16 per text layer: mrope splits head_dim / 2 = 8 rotary frequencies over (t, h, w).
+_TEXT = {"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2, "num_attention_heads": 4,
+         "num_key_value_heads": 2, "max_position_embeddings": 2048}
+_MROPE_SECTION = [2, 3, 3]
+# patch 14 and merge 2 are what qwen_vl_utils assumes when it resizes images to multiples of 28.
+_VISION = {"depth": 2, "embed_dim": 32, "num_heads": 2, "mlp_ratio": 2, "patch_size": 14,
+           "spatial_merge_size": 2, "temporal_patch_size": 2}
+# 56x56 to 112x112 pixels: 16 to 64 patches, 4 to 16 image tokens after the 2x2 merge.
+MIN_PIXELS = 56 * 56
+MAX_PIXELS = 112 * 112
+
+
+def _train_tokenizer():
+    """Byte-level BPE trained on the built-in corpus, wrapped as a transformers fast tokenizer."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    backend = Tokenizer(models.BPE())
+    backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    backend.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=VOCAB_SIZE,
+        special_tokens=list(SPECIAL_TOKENS),
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    backend.train_from_iterator(_CORPUS, trainer=trainer)
+    return PreTrainedTokenizerFast(
+        tokenizer_object=backend,
+        eos_token=EOS_TOKEN,
+        pad_token=PAD_TOKEN,
+        padding_side="left",
+        model_max_length=_TEXT["max_position_embeddings"],
+        chat_template=CHAT_TEMPLATE,
+    )
+
+
+def _model_config(tokenizer):
+    from transformers import Qwen2VLConfig
+
+    ids = {token: tokenizer.convert_tokens_to_ids(token) for token in SPECIAL_TOKENS}
+    text = dict(
+        _TEXT,
+        vocab_size=len(tokenizer),
+        rope_parameters={"rope_type": "default", "rope_theta": 10000.0, "mrope_section": _MROPE_SECTION},
+        bos_token_id=None,
+        eos_token_id=ids[EOS_TOKEN],
+        pad_token_id=ids[PAD_TOKEN],
+    )
+    # The merger projects vision features to the text width, so vision hidden_size = text hidden_size.
+    vision = dict(_VISION, hidden_size=_TEXT["hidden_size"], in_channels=3)
+    return Qwen2VLConfig(
+        text_config=text,
+        vision_config=vision,
+        image_token_id=ids["<|image_pad|>"],
+        video_token_id=ids["<|video_pad|>"],
+        vision_start_token_id=ids["<|vision_start|>"],
+        vision_end_token_id=ids["<|vision_end|>"],
+        tie_word_embeddings=False,
+    )
+
+
+def build_tiny_qwen2_vl(directory: str | Path, *, seed: int = 0) -> Path:
+    """Save a tiny randomly initialised Qwen2-VL with its processor and chat template.
+
+    The model has a 64-wide, 2-layer text decoder and a 2-block, 32-wide vision tower (about
+    220k parameters); the tokenizer is a 512-token byte-level BPE trained on a built-in corpus
+    and carries Qwen2-VL's special tokens and ChatML template.
+
+    Parameters
+    ----------
+    directory : str or Path
+        Where to save; an existing directory is replaced only once the new one is complete.
+    seed : int, default 0
+        Seeds ``torch.manual_seed`` before the weights are drawn: equal seeds give equal weights.
+
+    Returns
+    -------
+    Path
+        ``directory``, loadable with ``Qwen2VLForConditionalGeneration.from_pretrained`` and
+        ``AutoProcessor.from_pretrained`` with ``HF_HUB_OFFLINE=1``.
+    """
+    import torch
+    from transformers import GenerationConfig, Qwen2VLForConditionalGeneration, Qwen2VLImageProcessor
+    from transformers import Qwen2VLProcessor, Qwen2VLVideoProcessor
+
+    target = Path(directory)
+    tokenizer = _train_tokenizer()
+    config = _model_config(tokenizer)
+    # Restore the caller's RNG afterwards: building a fixture must not shift other seeded draws.
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = Qwen2VLForConditionalGeneration(config).eval()
+    model.generation_config = GenerationConfig(
+        eos_token_id=config.text_config.eos_token_id,
+        pad_token_id=config.text_config.pad_token_id,
+        do_sample=False,
+    )
+    image_processor = Qwen2VLImageProcessor(min_pixels=MIN_PIXELS, max_pixels=MAX_PIXELS)
+    video_processor = Qwen2VLVideoProcessor(min_pixels=MIN_PIXELS, max_pixels=MAX_PIXELS)
+    processor = Qwen2VLProcessor(
+        image_processor=image_processor,
+        tokenizer=tokenizer,
+        video_processor=video_processor,
+        chat_template=CHAT_TEMPLATE,
+    )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    model.save_pretrained(staging)
+    processor.save_pretrained(staging)
+    replace_directory(staging, target)
+    return target
+
+
+def language_model_linear_names(model) -> list[str]:
+    """Qualified names of the ``nn.Linear`` modules of the text decoder (not the vision tower)."""
+    import torch
+
+    return [
+        name
+        for name, module in model.named_modules()
+        if isinstance(module, torch.nn.Linear) and ".language_model." in f".{name}"
+    ]
+
+
+def build_tiny_lora_adapter(
+    base_dir: str | Path,
+    out_dir: str | Path,
+    *,
+    seed: int,
+    rank: int = 4,
+    target_modules: Sequence[str] = ("q_proj", "v_proj"),
+) -> Path:
+    """Save a PEFT LoRA adapter for a tiny base with random, non-zero weights.
+
+    PEFT initialises ``lora_B`` to zeros, so a fresh adapter leaves the base unchanged; here both
+    ``lora_A`` and ``lora_B`` are drawn from a generator seeded with ``seed``, so the adapter
+    changes the logits.
+
+    Parameters
+    ----------
+    base_dir : str or Path
+        A directory saved by :func:`build_tiny_qwen2_vl`; recorded as ``base_model_name_or_path``.
+    out_dir : str or Path
+        Where to save ``adapter_config.json`` and ``adapter_model.safetensors``.
+    seed : int
+        Seeds the LoRA weights.
+    rank : int, default 4
+        LoRA rank ``r`` (``lora_alpha`` is set equal, so the scaling is 1).
+    target_modules : sequence of str, default ("q_proj", "v_proj")
+        Module name suffixes, matched against the text decoder only.
+
+    Returns
+    -------
+    Path
+        ``out_dir``.
+
+    Raises
+    ------
+    ValueError
+        If ``rank`` is not positive or a target module matches nothing in the text decoder.
+    """
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import Qwen2VLForConditionalGeneration
+
+    if rank < 1:
+        raise ValueError(f"rank must be a positive int. Got {rank!r} instead.")
+    base_dir, target = Path(base_dir), Path(out_dir)
+    model = Qwen2VLForConditionalGeneration.from_pretrained(base_dir, dtype=torch.float32)
+    text_linears = language_model_linear_names(model)
+    missing = [suffix for suffix in target_modules if not any(n.endswith(f".{suffix}") for n in text_linears)]
+    if missing:
+        raise ValueError(f"target_modules {missing} match no linear layer of the text decoder of {base_dir}.")
+    # A full-name regex keeps the vision tower's identically named layers (if any) out of the adapter.
+    pattern = r".*\.language_model\..*\.(" + "|".join(map(re.escape, target_modules)) + r")$"
+    config = LoraConfig(r=rank, lora_alpha=rank, lora_dropout=0.0, target_modules=pattern, bias="none")
+    peft_model = get_peft_model(model, config)
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, parameter in sorted(peft_model.named_parameters()):
+            if "lora_A" in name or "lora_B" in name:
+                parameter.copy_(torch.randn(parameter.shape, generator=generator) * 0.1)
+    peft_model.peft_config["default"].base_model_name_or_path = str(base_dir)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    peft_model.save_pretrained(staging)
+    _check_adapter_config(staging, base_dir)
+    replace_directory(staging, target)
+    return target
+
+
+def _check_adapter_config(directory: Path, base_dir: Path) -> None:
+    """PEFT writes the base path it was given; fail loudly if a later version rewrites it."""
+    recorded = json.loads((directory / "adapter_config.json").read_text())["base_model_name_or_path"]
+    if recorded != str(base_dir):
+        raise ValueError(f"adapter_config.json records base {recorded!r}, expected {str(base_dir)!r}.")
