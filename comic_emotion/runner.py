@@ -97,3 +97,29 @@ def summary_table(results: Mapping[str, Any], *, metrics: Sequence[str] | None =
     if any(source == "demo" for _, source, _ in rows):
         lines.insert(0, DEMO_BANNER)
     return "\n".join(lines)
+
+
+def expand_task_names(names: Iterable[str]) -> list[str]:
+    """Subtasks behind task or group names; groups of this package are expanded from their YAML."""
+    import yaml
+
+    from comic_emotion.tasks import tasks_dir
+
+    class _Loader(yaml.SafeLoader):
+        """Safe loader that keeps lmms-eval's ``!function`` tags as plain strings."""
+
+    _Loader.add_constructor("!function", lambda loader, node: loader.construct_scalar(node))
+    groups: dict[str, list[str]] = {}
+    for path in tasks_dir().rglob("*.yaml"):
+        config = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader) or {}
+        if isinstance(config.get("task"), list) and "group" in config:
+            groups[str(config["group"])] = [str(t) for t in config["task"]]
+    out: list[str] = []
+    pending = list(names)
+    while pending:
+        name = pending.pop(0)
+        if name in groups:
+            pending[:0] = groups[name]
+        elif name not in out:
+            out.append(name)
+    return out

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
 import pytest
 
 _SESSION_DIR = Path(tempfile.mkdtemp(prefix="comic-emotion-tests-"))
+atexit.register(shutil.rmtree, _SESSION_DIR, ignore_errors=True)
 # Set before any test (and any subprocess it starts) reads them.
 os.environ.update(
     {

@@ -1,0 +1,1 @@
+"""Speed benchmarks: each ``bench_*.py`` module has ``run(quick: bool) -> list[dict]``; see ``__main__``."""

@@ -1,0 +1,129 @@
+"""Foundation figures: package import time, demo generation, and the per-sample overhead of the
+comic_emotion task over a bare minimal lmms-eval task, same tiny model, same samples, same prompts.
+
+The bare task is the plain lmms-eval way to evaluate local data (``dataset_path: parquet`` with
+``data_files``), with the prompts precomputed and a trivial metric; the per-sample time of each is the
+slope between two sample counts, so start-up cost cancels.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+_BARE_YAML = """\
+task: bare_minimal
+dataset_path: parquet
+dataset_kwargs:
+  data_files:
+    test: {data}
+test_split: test
+output_type: generate_until
+doc_to_visual: !function bare_utils.doc_to_visual
+doc_to_text: !function bare_utils.doc_to_text
+doc_to_target: "target"
+process_results: !function bare_utils.process_results
+generation_kwargs:
+  max_new_tokens: {tokens}
+  do_sample: false
+metric_list:
+  - metric: exact_match
+    aggregation: mean
+    higher_is_better: true
+metadata:
+  version: 1
+"""
+_BARE_UTILS = """\
+def doc_to_visual(doc):
+    return [doc["image"].convert("RGB")]
+
+
+def doc_to_text(doc, lmms_eval_specific_kwargs=None):
+    return doc["prompt"]
+
+
+def process_results(doc, results):
+    return {"exact_match": float(results[0].strip() == doc["target"])}
+"""
+
+
+def _import_seconds() -> tuple[float, float, bool]:
+    code = ("import sys, time; t = time.perf_counter(); import comic_emotion, comic_emotion.schema, "
+            "comic_emotion.data; d = time.perf_counter() - t; t = time.perf_counter(); import json, pathlib; "
+            "r = time.perf_counter() - t; print(d, r, 'torch' in sys.modules or 'lmms_eval' in sys.modules)")
+    best = None
+    for _ in range(3):
+        ours, ref, heavy = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                          check=True).stdout.split()
+        if best is None or float(ours) < best[0]:
+            best = (float(ours), float(ref), heavy == "True")
+    return best
+
+
+def _bare_task(directory: Path, n: int, tokens: int) -> None:
+    """Write the bare task's data (same images and prompts as comic_emotion_comic) and YAML."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from comic_emotion.data import resolve_split
+    from comic_emotion.prompts import build_prompt
+
+    table = pq.read_table(resolve_split("comic", "test").path).slice(0, n)
+    prompts = [build_prompt(json.loads(s)) for s in table.column("sample").to_pylist()]
+    bare = pa.table({"image": table.column("image"), "prompt": prompts, "target": ["-"] * len(prompts)})
+    features = {"image": {"_type": "Image"}, "prompt": {"dtype": "string", "_type": "Value"},
+                "target": {"dtype": "string", "_type": "Value"}}
+    bare = bare.replace_schema_metadata({b"huggingface": json.dumps({"info": {"features": features}}).encode()})
+    pq.write_table(bare, directory / "bare.parquet")
+    (directory / "bare_minimal.yaml").write_text(_BARE_YAML.format(data=directory / "bare.parquet", tokens=tokens))
+    (directory / "bare_utils.py").write_text(_BARE_UTILS)
+
+
+def _timed_run(task: str, model_dir: Path, limit: int, include: Path, out: Path, tokens: int) -> float:
+    command = [sys.executable, "-m", "lmms_eval", "--model", "qwen2_vl", "--model_args",
+               f"pretrained={model_dir},device=cpu,device_map=cpu", "--tasks", task, "--limit", str(limit),
+               "--batch_size", "1", "--gen_kwargs", f"max_new_tokens={tokens}", "--include_path", str(include),
+               "--output_path", str(out)]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
+    start = time.perf_counter()
+    subprocess.run(command, check=True, capture_output=True, env=env)
+    return time.perf_counter() - start
+
+
+def run(quick: bool) -> list[dict]:
+    from comic_emotion.data import ensure_demo
+    from comic_emotion.demo.build import build_demo
+    from comic_emotion.testing.tiny_vlm import build_tiny_qwen2_vl
+
+    rows = []
+    ours, reference, heavy = _import_seconds()
+    rows.append({"what": "import comic_emotion (+schema, data)", "ours": ours, "reference": reference, "unit": "s",
+                 "ratio": ours / reference if reference else None, "goal": "<= 0.3 s, no torch/lmms_eval",
+                 "passed": ours <= 0.3 and not heavy})
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp_path = Path(tmp)
+        start = time.perf_counter()
+        build_demo(tmp_path / "demo", seed=1)
+        seconds = time.perf_counter() - start
+        rows.append({"what": "demo set generation (3 domains)", "ours": seconds, "reference": None, "unit": "s",
+                     "ratio": None, "goal": "< 15 s", "passed": seconds < 15})
+        ensure_demo()
+        tokens, (small, large) = 8, ((4, 12) if quick else (8, 40))
+        model_dir = build_tiny_qwen2_vl(tmp_path / "tiny", seed=0)
+        _bare_task(tmp_path, large, tokens)
+        times = {}
+        for task in ("bare_minimal", "comic_emotion_comic"):  # interleaved, same model and samples
+            for limit in (small, large):
+                times[task, limit] = _timed_run(task, model_dir, limit, tmp_path, tmp_path / f"out-{task}-{limit}", tokens)
+        per_sample = {task: (times[task, large] - times[task, small]) / (large - small)
+                      for task in ("bare_minimal", "comic_emotion_comic")}
+        ratio = per_sample["comic_emotion_comic"] / per_sample["bare_minimal"]
+        rows.append({"what": f"per-sample time, tiny Qwen2-VL, {large - small} samples slope",
+                     "ours": per_sample["comic_emotion_comic"], "reference": per_sample["bare_minimal"], "unit": "s/sample",
+                     "ratio": ratio, "goal": "ours/bare <= 1.05", "passed": ratio <= 1.05})
+    return rows

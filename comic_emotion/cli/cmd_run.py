@@ -1,0 +1,85 @@
+"""``comic-emotion run ARGS...``: lmms-eval with the same arguments, failing loudly and starting fast.
+
+lmms-eval 0.7.3 exits 0 when a task fails; this wrapper exits 1 unless every requested subtask has
+results in a newly written results file, and prints the results table with the data source.
+When only ``comic_emotion*`` tasks are requested, lmms-eval's own task tree is not indexed, and the
+process ends with ``os._exit`` after flushing, skipping the interpreter's teardown of lmms-eval's
+large object graph (about a second of garbage collection); results are on disk by then.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+DEFAULT_OUTPUT = "results/run"
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "run",
+        help="run lmms-eval with the same arguments; exit non-zero if any task failed (for CI)",
+        description="Run lmms-eval in this process with the given arguments and the comic_emotion tasks. "
+        "Exits 1 when lmms-eval wrote no results or a requested subtask has none, 0 otherwise.",
+        epilog="example: comic-emotion run --model comic_emotion_majority --tasks comic_emotion --log_samples",
+    )
+    parser.set_defaults(func=run, pass_through=True)
+
+
+def _option(arguments: list[str], name: str) -> str | None:
+    for index, argument in enumerate(arguments):
+        if argument == name and index + 1 < len(arguments):
+            return arguments[index + 1]
+        if argument.startswith(name + "="):
+            return argument.split("=", 1)[1]
+    return None
+
+
+def run(args: argparse.Namespace) -> int:
+    from comic_emotion.cli.main import CliError
+    from comic_emotion.lmms_plugin import TASKS_ONLY_ENV
+    from comic_emotion.runner import check_results, expand_task_names, read_results, results_files, summary_table
+
+    arguments = list(args.extra)
+    tasks = _option(arguments, "--tasks")
+    if not tasks:
+        raise CliError("pass --tasks, e.g. --tasks comic_emotion", exit_code=2)
+    output = _option(arguments, "--output_path")
+    if output is None:
+        output = DEFAULT_OUTPUT
+        arguments += ["--output_path", output]
+    names = [t.strip() for t in tasks.split(",") if t.strip()]
+    if all(name.startswith("comic_emotion") for name in names):
+        os.environ[TASKS_ONLY_ENV] = "1"
+    before = set(results_files(output)) if Path(output).exists() else set()
+
+    import gc
+
+    gc.freeze()  # lmms-eval allocates many long-lived objects; don't rescan them on every collection
+    from lmms_eval.__main__ import cli_evaluate
+
+    sys.argv = ["lmms-eval", *arguments]
+    cli_evaluate()
+    if int(os.environ.get("RANK", "0")) != 0:  # under accelerate launch only rank 0 writes results
+        return _exit(0)
+    new = [p for p in results_files(output) if p not in before] if Path(output).exists() else []
+    if not new:
+        print(f"comic-emotion: error: lmms-eval wrote no results under {output}; see its log above", file=sys.stderr)
+        return _exit(1)
+    results = read_results(new[-1])
+    try:
+        check_results(results, expand_task_names(names))
+    except Exception as exc:
+        print(f"comic-emotion: error: {exc}", file=sys.stderr)
+        return _exit(1)
+    print(summary_table(results))
+    print(f"\nresults: {new[-1]}")
+    return _exit(0)
+
+
+def _exit(code: int) -> int:
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
