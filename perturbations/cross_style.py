@@ -1,0 +1,47 @@
+"""Cross-style matrix: one checkpoint's score on each art style (comic, manga, art).
+
+Rows are checkpoints (model + model_args, e.g. the staged fine-tunes), columns are domains; each cell is
+the clean task's macro F1 after mapping gold and predicted labels to the canonical set
+(:func:`comic_emotion.taxonomy.canonicalise`), so domains whose native label sets differ (EmoArt's 12
+circumplex labels, KangaiSet's 7) are compared on one vocabulary. The score itself is computed by
+:func:`comic_emotion.metrics.scoring.aggregate` on the canonicalised sample rows. Without a sample log
+the cell falls back to the task's native macro F1 from the results JSON and says so (``labels: native``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from comic_emotion.data import DEMO_DOMAIN_OF
+from comic_emotion.taxonomy import CANONICAL, canonicalise
+
+
+def canonical_rows(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Sample rows with gold and predictions mapped to the canonical label set."""
+    out = []
+    for row in rows:
+        pred = canonicalise(row["pred"])
+        out.append({**row, "label_set": "canonical", "gold": canonicalise(row["gold"]), "pred": pred,
+                    "scores": [1.0 if label in pred else 0.0 for label in CANONICAL], "score_source": "indicator"})
+    return out
+
+
+def cross_style_matrix(runs: Sequence[Any], *, metric: str = "macro_f1") -> dict[str, Any]:
+    """``{"domains": [...], "rows": [{"model", "cells": {domain: {"score", "labels", "task", "n"}}}]}``."""
+    from comic_emotion.metrics.scoring import aggregate
+
+    table: dict[str, dict[str, dict[str, Any]]] = {}
+    for run in runs:
+        domain = DEMO_DOMAIN_OF.get(run.dataset, run.dataset)
+        rows = [s[metric] for s in run.samples or () if isinstance(s.get(metric), dict)]
+        if rows and len(rows) == len(run.samples):
+            cell = {"score": aggregate(metric, canonical_rows(rows)), "labels": "canonical", "n": len(rows)}
+        else:
+            value = run.results.get(f"{metric},none")
+            cell = {"score": value if isinstance(value, (int, float)) else None, "labels": "native", "n": None}
+        # Several datasets of one domain (EmoRecCom, EmoComics35): keep the first by task name, say which.
+        table.setdefault(run.model, {}).setdefault(domain, {**cell, "task": run.task})
+    domains = [d for d in ("comic", "manga", "art") if any(d in cells for cells in table.values())]
+    domains += sorted({d for cells in table.values() for d in cells} - set(domains))
+    return {"metric": metric, "domains": domains,
+            "rows": [{"model": model, "cells": table[model]} for model in sorted(table)]}

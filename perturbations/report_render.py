@@ -1,0 +1,89 @@
+"""Render a robustness report (see :mod:`comic_emotion.perturbations.report`) as markdown and a PNG plot."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+SECTIONS = (("robustness", "Noise robustness"), ("cross_language", "Cross-language (translation shift)"),
+            ("ablation", "Modality ablations (full masks; not averaged into robustness)"))
+
+
+def _f(value: Any, *, percent: bool = False) -> str:
+    if value is None:
+        return "–"
+    return f"{100 * value:.1f} %" if percent else f"{value:.4f}"
+
+
+def to_markdown(report: dict[str, Any]) -> str:
+    """The report as markdown tables: one block per (model, dataset, split)."""
+    metric = report["metric"]
+    lines = [f"# Robustness report ({metric}, {'higher' if report['higher_is_better'] else 'lower'} is better)", ""]
+    for group in report["groups"]:
+        lines += [f"## {group['model']} on {group['dataset']}/{group['split']}", "",
+                  f"Clean ({group['clean_task']}): **{_f(group['clean_score'])}**", ""]
+        for category, title in SECTIONS:
+            cells = [c for c in group["cells"] if c["category"] == category]
+            if not cells:
+                continue
+            lines += [f"### {title}", "", f"| perturbation | severity | {metric} | relative drop | coverage | flip rate |",
+                      "|---|---:|---:|---:|---:|---:|"]
+            lines += [f"| {c['perturbation']} | {c['severity']} | {_f(c['score'])} | {_f(c['relative_drop'], percent=True)}"
+                      f" | {_f(c['coverage'], percent=True)} | {_f(c['flip_rate'], percent=True)} |" for c in cells]
+            partial = sorted({c["perturbation"] for c in cells if c["coverage"] is not None and c["coverage"] < 1})
+            if partial:
+                lines += ["", f"Coverage below 100 % ({', '.join(partial)}): some samples were left unchanged "
+                          "(no boxes of that kind, or the severity's share rounded to zero); scores include them."]
+            lines.append("")
+        worst = group["worst_case"]
+        lines.append(f"Worst case: {'–' if worst is None else f'{worst['perturbation']} s{worst['severity']} = {_f(worst['score'])}'}; "
+                     f"mCE {_f(group['mce'])}, relative mCE {_f(group['relative_mce'])}"
+                     + (f", mCE normalised to {report['reference_model']}: {_f(group.get('mce_normalised'))}"
+                        if report.get("reference_model") else " (unnormalised)"))
+        lines.append("")
+    matrix = report["cross_style"]
+    if matrix["rows"]:
+        lines += ["## Cross-style matrix (clean tasks, canonical labels)", "",
+                  "| checkpoint | " + " | ".join(matrix["domains"]) + " |", "|---|" + "---:|" * len(matrix["domains"])]
+        for row in matrix["rows"]:
+            cells = [row["cells"].get(d) for d in matrix["domains"]]
+            lines.append(f"| {row['model']} | " + " | ".join(
+                "–" if c is None else _f(c["score"]) + (" (native)" if c["labels"] == "native" else "") for c in cells)
+                + " |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def plot(report: dict[str, Any], path: str | Path) -> None:
+    """Severity curves: one panel per (model, dataset); severity 0 is the clean score."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    groups = report["groups"] or []
+    count = max(1, len(groups))
+    figure, axes = plt.subplots(1, count, figsize=(5.5 * count, 4.2), squeeze=False)
+    for axis, group in zip(axes[0], groups):
+        names = sorted({c["perturbation"] for c in group["cells"]})
+        for name in names:
+            cells = sorted((c for c in group["cells"] if c["perturbation"] == name and c["score"] is not None),
+                           key=lambda c: c["severity"])
+            category = cells[0]["category"] if cells else "robustness"
+            xs = [0] + [c["severity"] for c in cells]
+            ys = [group["clean_score"]] + [c["score"] for c in cells]
+            style = {"robustness": "-o", "cross_language": "--s", "ablation": ":x"}[category]
+            axis.plot(xs, ys, style, label=f"{name} ({category.replace('_', ' ')})", markersize=4)
+        axis.set_title(f"{group['model']}\n{group['dataset']}/{group['split']}", fontsize=9)
+        axis.set_xlabel("severity (0 = clean)")
+        axis.set_ylabel(report["metric"])
+        axis.set_xticks(range(6))
+        axis.grid(alpha=0.3)
+        axis.legend(fontsize=7)
+    figure.tight_layout()
+    from comic_emotion.storage import atomic_path
+
+    with atomic_path(path) as tmp:
+        # metadata None: no Software/date chunks, so reruns write the same bytes
+        figure.savefig(tmp, format="png", dpi=110, metadata={"Software": None})
+    plt.close(figure)
