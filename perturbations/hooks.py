@@ -1,0 +1,72 @@
+"""lmms-eval glue of the ``comic_emotion_robust`` subtasks: the clean task class, perturbing docs lazily.
+
+Each variant YAML names ``metadata: {dataset, split, perturbation, severity, seed}``; the clean subtask
+names no perturbation. :class:`RobustComicEmotionTask` subclasses the lead's
+:class:`comic_emotion.tasks.hooks.ComicEmotionTask` and wraps its ``doc_to_text``, ``doc_to_visual`` and
+``process_results`` so that the prompt, the image and the scoring all see the perturbed doc; the prompt
+and scoring hooks themselves are reused, not copied. A doc is perturbed on first use and its record
+cached by id (records are small); the image of an image perturbation is recomputed when the model asks
+for it (same rng, same pixels) rather than cached, so memory stays that of the clean run.
+
+Every variant also reports ``perturbation_changed`` (mean = coverage), per sample in the log.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from comic_emotion.perturbations import Item, get_perturbation
+from comic_emotion.perturbations.report import CHANGED_KEY
+from comic_emotion.storage import canonical_json
+from comic_emotion.tasks.hooks import ComicEmotionTask, record_of
+
+IMAGE_FAMILIES = frozenset({"occlusion", "ablation"})
+
+
+class RobustComicEmotionTask(ComicEmotionTask):
+    """A comic_emotion subtask whose docs pass through the perturbation named in ``metadata``."""
+
+    def __init__(self, *args: Any, config: dict | None = None, **kwargs: Any) -> None:
+        config = dict(config or {})
+        metric_list = list(config.get("metric_list") or [])
+        if not any(m.get("metric") == CHANGED_KEY for m in metric_list):
+            metric_list.append({"metric": CHANGED_KEY, "aggregation": "mean", "higher_is_better": False})
+        config["metric_list"] = metric_list
+        metadata = config.get("metadata") or {}
+        name = metadata.get("perturbation")
+        # Built before the data is loaded, so a bad name or severity fails when the task is built.
+        self.perturbation = None if name is None else get_perturbation(
+            str(name), int(metadata.get("severity", 0)), seed=int(metadata.get("seed", 0)))
+        self._records: dict[str, dict] = {}
+        super().__init__(*args, config=config, **kwargs)
+
+    def _record(self, doc: dict) -> dict:
+        """The perturbed record of ``doc`` (computed once per id)."""
+        key = doc["id"]
+        if key not in self._records:
+            self._records[key] = self._item(doc).record
+        return self._records[key]
+
+    def _item(self, doc: dict) -> Item:
+        image = doc.get("image") if self.perturbation.family in IMAGE_FAMILIES else None
+        return self.perturbation(Item(record_of(doc), image))
+
+    def _doc(self, doc: dict) -> dict:
+        if self.perturbation is None:
+            return doc
+        return {**doc, "sample": canonical_json(self._record(doc))}
+
+    def doc_to_text(self, doc: dict) -> Any:
+        return super().doc_to_text(self._doc(doc))
+
+    def doc_to_visual(self, doc: dict) -> Any:
+        if self.perturbation is None or self.perturbation.family not in IMAGE_FAMILIES or doc.get("image") is None:
+            return super().doc_to_visual(doc)
+        return super().doc_to_visual({**doc, "image": self._item(doc).image})
+
+    def process_results(self, doc: dict, results: Any, full_docs: Any = None) -> dict:
+        perturbed = self._doc(doc)
+        out = dict(super().process_results(perturbed, results, full_docs=full_docs))
+        changed = False if self.perturbation is None else self._record(doc)["meta"]["perturbation"]["changed"]
+        out[CHANGED_KEY] = float(changed)
+        return out
