@@ -1,0 +1,129 @@
+"""``comic-emotion score``: score a predictions file against a task's gold data, outside lmms-eval.
+
+Each line of the predictions file is ``{"id": ..., "answer": "<raw model text>"}`` or carries
+already-structured fields (``{"id": ..., "emotions": [...], "intensity": 0.6, ...}``), optionally
+with ``"label_scores": {label: score}`` from a scored run. Scoring is the lmms-eval task's own code
+path: :func:`comic_emotion.metrics.scoring.sample_row` then ``score_rows``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any, Mapping
+
+_EPILOG = """examples:
+  comic-emotion score --task comic_emotion_comic --predictions preds.jsonl
+  comic-emotion score --task comic_emotion_manga --predictions preds.jsonl --out metrics.json --n-resamples 2000
+"""
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "score", help="score a predictions JSONL file with the task's metrics (value ± 95% CI)",
+        description=__doc__.split("\n\n")[0], epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--task", required=True, help="lmms-eval task name, e.g. comic_emotion_comic")
+    parser.add_argument("--predictions", required=True, type=Path, help="JSONL file, one prediction per line")
+    parser.add_argument("--out", type=Path, help="write every metric with its CI and signature as JSON here")
+    parser.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    parser.add_argument("--n-resamples", type=int, default=1000, help="bootstrap resamples (default 1000)")
+    parser.add_argument("--json", action="store_true", help="print the JSON instead of the table")
+    parser.set_defaults(func=run)
+
+
+def task_metadata(task: str) -> dict[str, Any]:
+    """``metadata`` of a subtask YAML (``!function`` and other tags are ignored)."""
+    import yaml
+
+    from comic_emotion.cli.main import CliError
+    from comic_emotion.tasks import tasks_dir
+
+    class _Loader(yaml.SafeLoader):
+        pass
+
+    _Loader.add_multi_constructor("!", lambda loader, suffix, node: None)
+    path = tasks_dir() / f"{task}.yaml"
+    if not path.exists():
+        known = sorted(p.stem for p in tasks_dir().glob("comic_emotion_*.yaml"))
+        raise CliError(f"unknown task {task!r}; known: {', '.join(known)}")
+    config = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader) or {}
+    metadata = config.get("metadata") or {}
+    if "dataset" not in metadata:
+        raise CliError(f"{path}: task {task!r} has no metadata.dataset (a group? score one subtask at a time)")
+    return dict(metadata)
+
+
+def read_predictions(path: Path) -> dict[str, Mapping[str, Any]]:
+    """Predictions by id; a bad line, a missing or duplicate id is an error naming the line."""
+    from comic_emotion.cli.main import CliError
+
+    out: dict[str, Mapping[str, Any]] = {}
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        for number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                item = json.loads(line)
+            except ValueError as exc:
+                raise CliError(f"{path}: line {number}: not valid JSON ({exc.args[0][:60]})") from None
+            if not isinstance(item, dict) or not isinstance(item.get("id"), str):
+                raise CliError(f"{path}: line {number}: expected an object with a string 'id'")
+            if item["id"] in out:
+                raise CliError(f"{path}: line {number}: duplicate id {item['id']!r}")
+            out[item["id"]] = item
+    return out
+
+
+def score_predictions(task: str, predictions: Path, *, seed: int = 0, n_resamples: int = 1000) -> dict[str, Any]:
+    """Score ``predictions`` for ``task``; returns the JSON-ready report."""
+    from comic_emotion.cli.main import CliError
+    from comic_emotion.data import resolve_split
+    from comic_emotion.metrics.scoring import sample_row, score_rows
+    from comic_emotion.storage import read_records
+
+    metadata = task_metadata(task)
+    resolved = resolve_split(str(metadata["dataset"]), str(metadata.get("split", "test")))
+    records = list(read_records(resolved.path))
+    preds = read_predictions(predictions)
+    gold_ids = {r["id"] for r in records}
+    unknown = [i for i in preds if i not in gold_ids]
+    if unknown:
+        raise CliError(f"{predictions}: {len(unknown)} ids are not in {task} ({resolved.path}), e.g. {unknown[0]!r}")
+    missing = [r["id"] for r in records if r["id"] not in preds]
+    if missing:
+        raise CliError(f"{predictions}: {len(preds)} predictions for {len(records)} samples of {task}; "
+                       f"missing e.g. {missing[0]!r}")
+    rows = []
+    for record in records:
+        item = preds[record["id"]]
+        answer = item["answer"] if "answer" in item else {k: v for k, v in item.items()
+                                                          if k not in ("id", "label_scores")}
+        rows.append(sample_row(record, answer, label_set=record["label_set"], label_scores=item.get("label_scores")))
+    scores = score_rows(rows, seed=seed, n_resamples=n_resamples)
+    return {"task": task, "n": len(rows), "data": resolved.describe(), "seed": seed, "n_resamples": n_resamples,
+            "metrics": {name: score.to_dict() for name, score in scores.items()}}
+
+
+def format_table(report: Mapping[str, Any]) -> str:
+    """A readable table: metric, direction, value ± CI."""
+    lines = [f"{report['task']}: {report['n']} samples ({report['data']['data_source']})",
+             f"{'metric':34} {'':2} {'value':>9}   95% CI"]
+    for name, score in report["metrics"].items():
+        arrow = {True: "↑", False: "↓"}.get(score["higher_is_better"], " ")
+        value = "N/A" if score["value"] is None else f"{score['value']:.4f}"
+        ci = score["ci"]
+        interval = f"[{ci['low']:.4f}, {ci['high']:.4f}] {ci['method']}" if ci else ""
+        lines.append(f"{name:34} {arrow:2} {value:>9}   {interval}")
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    from comic_emotion.storage import write_json_atomic
+
+    report = score_predictions(args.task, args.predictions, seed=args.seed, n_resamples=args.n_resamples)
+    if args.out:
+        write_json_atomic(args.out, report)
+    print(json.dumps(report, indent=2, ensure_ascii=False) if args.json else format_table(report), file=sys.stdout)
+    return 0
