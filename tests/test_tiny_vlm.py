@@ -167,7 +167,7 @@ def test_lmms_eval_qwen2_vl_class_runs_the_tiny_model(tiny_dir: Path, tmp_path: 
     ]
     # Only the include_path task is needed: skip indexing lmms-eval's ~1,900 built-in task files.
     env = dict(os.environ, HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", COMIC_EMOTION_TASKS_ONLY="1")
-    completed = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    completed = subprocess.run(command, check=False, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     found = sorted(output.rglob("*_results.json"))
     # lmms-eval exits 0 even when a task fails, so the results file is the evidence.
     assert found, f"no results JSON; exit {completed.returncode}\n{completed.stdout[-3000:]}\n{completed.stderr[-3000:]}"

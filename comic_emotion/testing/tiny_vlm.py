@@ -10,11 +10,13 @@ logits, for tests of adapter loading and merging.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
+import shutil
 import tempfile
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Sequence
 
 from comic_emotion.storage import replace_directory
 
@@ -147,10 +149,22 @@ def build_tiny_qwen2_vl(directory: str | Path, *, seed: int = 0) -> Path:
     Path
         ``directory``, loadable with ``Qwen2VLForConditionalGeneration.from_pretrained`` and
         ``AutoProcessor.from_pretrained`` with ``HF_HUB_OFFLINE=1``.
+
+    Notes
+    -----
+    transformers 5.x builds ``Qwen2VLProcessor`` with a video processor, which needs an importable
+    torchvision, both here and wherever the directory is loaded. The saved image bounds
+    (56x56 to 112x112 pixels) apply when the caller passes none; lmms-eval's ``qwen2_vl`` passes
+    ``min_pixels=3136, max_pixels=602112``, so there a small input image keeps the patch count low.
     """
     import torch
-    from transformers import GenerationConfig, Qwen2VLForConditionalGeneration, Qwen2VLImageProcessor
-    from transformers import Qwen2VLProcessor, Qwen2VLVideoProcessor
+    from transformers import (
+        GenerationConfig,
+        Qwen2VLForConditionalGeneration,
+        Qwen2VLImageProcessor,
+        Qwen2VLProcessor,
+        Qwen2VLVideoProcessor,
+    )
 
     target = Path(directory)
     tokenizer = _train_tokenizer()
@@ -172,11 +186,9 @@ def build_tiny_qwen2_vl(directory: str | Path, *, seed: int = 0) -> Path:
         video_processor=video_processor,
         chat_template=CHAT_TEMPLATE,
     )
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    model.save_pretrained(staging)
-    processor.save_pretrained(staging)
-    replace_directory(staging, target)
+    with _staged_directory(target) as staging:
+        model.save_pretrained(staging)
+        processor.save_pretrained(staging)
     return target
 
 
@@ -232,7 +244,7 @@ def build_tiny_lora_adapter(
     from peft import LoraConfig, get_peft_model
     from transformers import Qwen2VLForConditionalGeneration
 
-    if rank < 1:
+    if isinstance(rank, bool) or not isinstance(rank, int) or rank < 1:
         raise ValueError(f"rank must be a positive int. Got {rank!r} instead.")
     base_dir, target = Path(base_dir), Path(out_dir)
     model = Qwen2VLForConditionalGeneration.from_pretrained(base_dir, dtype=torch.float32)
@@ -250,12 +262,24 @@ def build_tiny_lora_adapter(
             if "lora_A" in name or "lora_B" in name:
                 parameter.copy_(torch.randn(parameter.shape, generator=generator) * 0.1)
     peft_model.peft_config["default"].base_model_name_or_path = str(base_dir)
+    with _staged_directory(target) as staging:
+        peft_model.save_pretrained(staging)
+        _check_adapter_config(staging, base_dir)
+    return target
+
+
+@contextlib.contextmanager
+def _staged_directory(target: Path) -> Iterator[Path]:
+    """Yield an empty directory beside ``target`` that replaces it on success and is removed on failure."""
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    peft_model.save_pretrained(staging)
-    _check_adapter_config(staging, base_dir)
+    try:
+        staging.chmod(0o755)  # mkdtemp's 0700 would hide the model from other users of a shared cache
+        yield staging
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
     replace_directory(staging, target)
-    return target
 
 
 def _check_adapter_config(directory: Path, base_dir: Path) -> None:
