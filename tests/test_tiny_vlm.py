@@ -38,7 +38,7 @@ generation_kwargs:
 metadata:
   version: 1
 """
-_TASK_UTILS = '''\
+_TASK_UTILS = """\
 import datasets
 from PIL import Image
 from lmms_eval.api.task import ConfigurableTask
@@ -69,7 +69,7 @@ def doc_to_text(doc, lmms_eval_specific_kwargs=None):
 
 def process_results(doc, results):
     return {"exact_match": float(results[0].strip() == doc["answer"])}
-'''
+"""
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +78,9 @@ def tiny_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _chat_inputs(processor, image: Image.Image, question: str):
-    messages = [{"role": "user", "content": [{"type": "image", "image": image}, {"type": "text", "text": question}]}]
+    messages = [
+        {"role": "user", "content": [{"type": "image", "image": image}, {"type": "text", "text": question}]}
+    ]
     text = processor.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
     return processor(text=[text], images=[image], return_tensors="pt")
 
@@ -93,17 +95,23 @@ def test_saved_model_loads_offline_and_generates_from_chat_prompt_with_image(tin
     vocabulary = processor.tokenizer.get_vocab()
     assert all(token in vocabulary for token in SPECIAL_TOKENS)
     assert model.config.image_token_id == vocabulary["<|image_pad|>"]
-    assert processor.tokenizer.eos_token_id == model.config.text_config.eos_token_id == vocabulary["<|im_end|>"]
-    inputs = _chat_inputs(processor, Image.new("RGB", (80, 60), (200, 30, 30)), "Which emotion does she show?")
+    assert (
+        processor.tokenizer.eos_token_id == model.config.text_config.eos_token_id == vocabulary["<|im_end|>"]
+    )
+    inputs = _chat_inputs(
+        processor, Image.new("RGB", (80, 60), (200, 30, 30)), "Which emotion does she show?"
+    )
     # 80x60 is resized to 84x56: 6x4 patches of 14 px, merged 2x2 into 6 image tokens.
     assert inputs["image_grid_thw"].tolist() == [[1, 4, 6]]
     assert int((inputs["input_ids"] == model.config.image_token_id).sum()) == 6
     prompt_text = processor.batch_decode(inputs["input_ids"])[0]
-    assert prompt_text.startswith("<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\n")
+    assert prompt_text.startswith(
+        "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\n"
+    )
     assert prompt_text.endswith("Which emotion does she show?<|im_end|>\n<|im_start|>assistant\n")
     with torch.no_grad():
         output = model.generate(**inputs, max_new_tokens=4, do_sample=False)
-    new_tokens = output[0, inputs["input_ids"].shape[1]:]
+    new_tokens = output[0, inputs["input_ids"].shape[1] :]
     assert 1 <= new_tokens.numel() <= 4 and int(new_tokens.max()) < len(processor.tokenizer)
     assert isinstance(processor.batch_decode(new_tokens[None], skip_special_tokens=True)[0], str)
 
@@ -147,7 +155,9 @@ def test_lora_adapter_changes_logits_and_merges_to_the_same_logits(tiny_dir: Pat
 
 def test_adapter_target_outside_text_decoder_is_rejected(tiny_dir: Path, tmp_path: Path):
     # "qkv" is the vision tower's fused attention projection: not a text-decoder module.
-    with pytest.raises(ValueError, match=r"target_modules \['qkv'\] match no linear layer of the text decoder"):
+    with pytest.raises(
+        ValueError, match=r"target_modules \['qkv'\] match no linear layer of the text decoder"
+    ):
         build_tiny_lora_adapter(tiny_dir, tmp_path / "lora", seed=0, target_modules=("q_proj", "qkv"))
     assert not (tmp_path / "lora").exists()
 
@@ -160,17 +170,35 @@ def test_lmms_eval_qwen2_vl_class_runs_the_tiny_model(tiny_dir: Path, tmp_path: 
     (task_dir / "utils.py").write_text(textwrap.dedent(_TASK_UTILS))
     output = tmp_path / "out"
     command = [
-        sys.executable, "-m", "lmms_eval", "--model", "qwen2_vl",
-        "--model_args", f"pretrained={tiny_dir},device=cpu,device_map=cpu",
-        "--tasks", "tiny_vlm_smoke", "--include_path", str(task_dir), "--limit", "2",
-        "--batch_size", "1", "--output_path", str(output), "--log_samples",
+        sys.executable,
+        "-m",
+        "lmms_eval",
+        "--model",
+        "qwen2_vl",
+        "--model_args",
+        f"pretrained={tiny_dir},device=cpu,device_map=cpu",
+        "--tasks",
+        "tiny_vlm_smoke",
+        "--include_path",
+        str(task_dir),
+        "--limit",
+        "2",
+        "--batch_size",
+        "1",
+        "--output_path",
+        str(output),
+        "--log_samples",
     ]
     # Only the include_path task is needed: skip indexing lmms-eval's ~1,900 built-in task files.
     env = dict(os.environ, HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", COMIC_EMOTION_TASKS_ONLY="1")
-    completed = subprocess.run(command, check=False, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    completed = subprocess.run(
+        command, check=False, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
+    )
     found = sorted(output.rglob("*_results.json"))
     # lmms-eval exits 0 even when a task fails, so the results file is the evidence.
-    assert found, f"no results JSON; exit {completed.returncode}\n{completed.stdout[-3000:]}\n{completed.stderr[-3000:]}"
+    assert found, (
+        f"no results JSON; exit {completed.returncode}\n{completed.stdout[-3000:]}\n{completed.stderr[-3000:]}"
+    )
     results = json.loads(found[-1].read_text())
     entry = results["results"]["tiny_vlm_smoke"]
     assert entry["exact_match,none"] in (0.0, 0.5, 1.0)
@@ -179,7 +207,9 @@ def test_lmms_eval_qwen2_vl_class_runs_the_tiny_model(tiny_dir: Path, tmp_path: 
     assert sorted(logged) == [0, 1]
     # The same greedy answer in-process, from the messages lmms-eval builds: the CLI used our
     # processor, chat template and weights, not some default.
-    assert logged[0]["filtered_resps"] == _answer_as_lmms_eval_does(tiny_dir, Image.new("RGB", (64, 48), (200, 40, 40)), "Which emotion?")
+    assert logged[0]["filtered_resps"] == _answer_as_lmms_eval_does(
+        tiny_dir, Image.new("RGB", (64, 48), (200, 40, 40)), "Which emotion?"
+    )
 
 
 def _answer_as_lmms_eval_does(model_dir: Path, image: Image.Image, question: str) -> str:
@@ -188,10 +218,14 @@ def _answer_as_lmms_eval_does(model_dir: Path, image: Image.Image, question: str
     from transformers import AutoProcessor, Qwen2VLForConditionalGeneration
 
     # lmms_eval/models/simple/qwen2_vl.py: a JPEG data URL, its default pixel bounds and system prompt.
-    url = encode_image_to_data_url(image, image_format="JPEG", mime_type="image/jpeg", convert_rgb=True, quality=85)
+    url = encode_image_to_data_url(
+        image, image_format="JPEG", mime_type="image/jpeg", convert_rgb=True, quality=85
+    )
     visual = {"type": "image", "image": url, "max_pixels": 602112, "min_pixels": 3136}
-    messages = [{"role": "system", "content": "You are a helpful assistant."},
-                {"role": "user", "content": [visual, {"type": "text", "text": question}]}]
+    messages = [
+        {"role": "system", "content": "You are a helpful assistant."},
+        {"role": "user", "content": [visual, {"type": "text", "text": question}]},
+    ]
     processor = AutoProcessor.from_pretrained(model_dir, max_pixels=602112, min_pixels=3136)
     model = Qwen2VLForConditionalGeneration.from_pretrained(model_dir, dtype="auto", device_map="cpu").eval()
     text = processor.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
@@ -199,7 +233,7 @@ def _answer_as_lmms_eval_does(model_dir: Path, image: Image.Image, question: str
     inputs = processor(text=[text], images=images, padding=True, return_tensors="pt")
     with torch.no_grad():
         output = model.generate(**inputs, max_new_tokens=4, do_sample=False)
-    answer = output[0, inputs["input_ids"].shape[1]:]
+    answer = output[0, inputs["input_ids"].shape[1] :]
     eos = (answer == processor.tokenizer.eos_token_id).nonzero()
     answer = answer[: int(eos[0])] if len(eos) else answer
     return processor.batch_decode(answer[None], skip_special_tokens=True)[0].strip()

@@ -69,12 +69,25 @@ _CORPUS = (
     "ABCDEFGHIJKLMNOPQRSTUVWXYZ abcdefghijklmnopqrstuvwxyz",
 )
 # Two heads of 16 per text layer: mrope splits head_dim / 2 = 8 rotary frequencies over (t, h, w).
-_TEXT = {"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2, "num_attention_heads": 4,
-         "num_key_value_heads": 2, "max_position_embeddings": 2048}
+_TEXT = {
+    "hidden_size": 64,
+    "intermediate_size": 128,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 4,
+    "num_key_value_heads": 2,
+    "max_position_embeddings": 2048,
+}
 _MROPE_SECTION = [2, 3, 3]
 # patch 14 and merge 2 are what qwen_vl_utils assumes when it resizes images to multiples of 28.
-_VISION = {"depth": 2, "embed_dim": 32, "num_heads": 2, "mlp_ratio": 2, "patch_size": 14,
-           "spatial_merge_size": 2, "temporal_patch_size": 2}
+_VISION = {
+    "depth": 2,
+    "embed_dim": 32,
+    "num_heads": 2,
+    "mlp_ratio": 2,
+    "patch_size": 14,
+    "spatial_merge_size": 2,
+    "temporal_patch_size": 2,
+}
 # 56x56 to 112x112 pixels: 16 to 64 patches, 4 to 16 image tokens after the 2x2 merge.
 MIN_PIXELS = 56 * 56
 MAX_PIXELS = 112 * 112
