@@ -26,10 +26,11 @@ LABEL_SETS: Mapping[str, tuple[str, ...]] = MappingProxyType(
         "emocomics35": ("Anger", "Disgust", "Fear", "Sadness", "Surprise", "Joy", "Neutral"),
         # KangaiSet face emotions (Manga109 faces).
         "kangaiset": ("Anger", "Disgust", "Fear", "Happiness", "Neutral", "Sadness", "Surprise"),
-        # EmoArt-5k dominant emotions (12 classes, circumplex quadrants).
+        # EmoArt-5k dominant emotions (12 classes, circumplex quadrants), in the order of the
+        # label list of its fine-tuning prompt; the test export's targets include Glad and Annoyed.
         "emoart": (
             "Calm", "Excited", "Contentment", "Frustrated", "Sad", "Aroused",
-            "Alarmed", "Bored", "Happy", "Angry", "Relaxed", "Tense",
+            "Alarmed", "Bored", "Happy", "Annoyed", "Tired", "Glad",
         ),
         # ArtEmis, 9 labels as spelled in its CSV.
         "artemis": (
@@ -38,6 +39,8 @@ LABEL_SETS: Mapping[str, tuple[str, ...]] = MappingProxyType(
         ),
         # EMID emotion VQA (image side); Ekman-style labels of its emotion questions.
         "emid": ("amusement", "anger", "awe", "contentment", "disgust", "excitement", "fear", "sadness"),
+        # Corpora without emotion labels (OpenMantra parallel text, MangaVQA answers).
+        "none": (),
     }
 )
 
@@ -46,10 +49,10 @@ LABEL_SETS: Mapping[str, tuple[str, ...]] = MappingProxyType(
 # following the circumplex quadrant they sit in (see the README's taxonomy section).
 _CANONICAL_OF: Mapping[str, str] = MappingProxyType(
     {
-        "anger": "angry", "angry": "angry", "frustrated": "angry",
-        "disgust": "disgust", "bored": "other",
+        "anger": "angry", "angry": "angry", "frustrated": "angry", "annoyed": "angry",
+        "disgust": "disgust", "bored": "other", "tired": "other",
         "fear": "fear", "alarmed": "fear", "tense": "fear",
-        "happy": "happy", "happiness": "happy", "joy": "happy", "amusement": "happy",
+        "happy": "happy", "happiness": "happy", "joy": "happy", "amusement": "happy", "glad": "happy",
         "contentment": "happy", "excited": "happy", "excitement": "happy",
         "sad": "sad", "sadness": "sad",
         "surprise": "surprise", "awe": "surprise", "aroused": "surprise",

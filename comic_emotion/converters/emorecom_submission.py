@@ -1,0 +1,177 @@
+"""EmoRecCom submission files (``results.csv``) and the challenge's official metric.
+
+Official format: no header, 10 columns ``row_index,image_id,angry,disgust,fear,happy,sad,surprise,
+neutral,other``, scores in [0, 1], rows in the order of ``test_transcriptions.json``. Variants seen in
+the wild and accepted here:
+
+- a header row, with or without an extra (pandas) index column (``,row_index,image_id,angry,...``);
+  label columns are then matched by name (case-insensitive, ``Others`` = ``other``);
+- a first index written ``0.1`` and any other index junk: index cells are ignored, the image id
+  (``<book>_<page>_<panel>``) anchors each row and the 8 cells after it are the scores;
+- rows of all zeros and rows summing to 1 (valid scores; ROC-AUC only ranks within a class);
+- scientific notation (``1.2e-05``).
+
+Official metric (:func:`mean_roc_auc`): the mean over the 8 classes of the per-class ROC-AUC.
+Some teams' code averaged 7 classes, skipping ``other``; that variant is available only by naming
+it (``exclude=("other",)``) and is recorded in the result.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import re
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from comic_emotion.taxonomy import label_set
+
+LABELS = label_set("emorecom")
+_ID = re.compile(r"^\d+_\d+_\d+$")
+_ALIASES = {"others": "other", "anger": "angry", "happiness": "happy", "sadness": "sad"}
+
+
+def _header_columns(cells: list[str], path: Path) -> list[int] | None:
+    """Column index of each label when ``cells`` is a header row, else ``None``."""
+    names = [_ALIASES.get(c.strip().lower(), c.strip().lower()) for c in cells]
+    if not any(name in LABELS for name in names):
+        return None
+    missing = [label for label in LABELS if label not in names]
+    if missing:
+        raise ValueError(f"{path}: line 1: header lacks the column(s) {', '.join(missing)}; expected "
+                         f"image_id and {', '.join(LABELS)}")
+    return [names.index(label) for label in LABELS]
+
+
+def read_submission(path: str | Path, expected_ids: Sequence[str]) -> tuple[list[str], np.ndarray]:
+    """Read an EmoRecCom submission; return ``(ids, scores)`` in the order of ``expected_ids``.
+
+    Parameters
+    ----------
+    path
+        The submission CSV (official 10-column form or a variant listed in the module docstring).
+    expected_ids
+        The image ids of the prepared split the submission is scored against.
+
+    Returns
+    -------
+    ids : list of str
+        ``list(expected_ids)``.
+    scores : ndarray of shape (n, 8)
+        Scores aligned with ``ids``, columns in the order of the ``emorecom`` label set.
+
+    Raises
+    ------
+    ValueError
+        Naming the file and line: a row without an image id, a wrong number of score cells, a
+        non-numeric or non-finite score, a duplicate id, or ids missing from / unknown to the split.
+    """
+    path = Path(path)
+    expected = list(expected_ids)
+    position = {image_id: i for i, image_id in enumerate(expected)}
+    scores = np.full((len(expected), len(LABELS)), np.nan)
+    filled = np.zeros(len(expected), dtype=bool)
+    columns: list[int] | None = None
+    try:
+        handle = open(path, encoding="utf-8-sig", newline="")
+    except FileNotFoundError:
+        raise ValueError(f"{path}: submission file not found") from None
+    with handle:
+        for line, cells in enumerate(csv.reader(handle), 1):
+            if not any(cell.strip() for cell in cells):
+                continue
+            where = f"{path}: line {line}"
+            id_at = next((i for i, cell in enumerate(cells) if _ID.match(cell.strip())), None)
+            if id_at is None:
+                if line == 1 and (columns := _header_columns(cells, path)) is not None:
+                    continue
+                raise ValueError(f"{where}: no image id of the form <book>_<page>_<panel> in {cells[:3]}")
+            if columns is not None:
+                values = [cells[i] if i < len(cells) else "" for i in columns]
+            else:
+                values = cells[id_at + 1:]
+                if len(values) != len(LABELS):
+                    raise ValueError(f"{where}: {len(values)} score cells after the image id, expected "
+                                     f"{len(LABELS)} ({', '.join(LABELS)})")
+            image_id = cells[id_at].strip()
+            row = []
+            for label, text in zip(LABELS, values):
+                try:
+                    value = float(text)
+                except ValueError:
+                    raise ValueError(f"{where}: image {image_id}: score for {label!r} is {text!r}, "
+                                     "expected a number") from None
+                if not math.isfinite(value):
+                    raise ValueError(f"{where}: image {image_id}: score for {label!r} is {text!r}, "
+                                     "expected a finite number")
+                row.append(value)
+            if image_id not in position:
+                raise ValueError(f"{where}: image {image_id} is not in the prepared split "
+                                 f"({len(expected)} images); is this a submission for another split?")
+            index = position[image_id]
+            if filled[index]:
+                raise ValueError(f"{where}: image {image_id} appears twice")
+            scores[index], filled[index] = row, True
+    if not filled.all():
+        missing = [expected[i] for i in np.flatnonzero(~filled)[:3]]
+        raise ValueError(f"{path}: {int((~filled).sum())} image(s) of the split have no row, "
+                         f"e.g. {', '.join(missing)}")
+    return expected, scores
+
+
+def mean_roc_auc(y_true: np.ndarray, y_score: np.ndarray, *, exclude: Sequence[str] = (),
+                 single_class: str = "error") -> dict[str, Any]:
+    """EmoRecCom's official metric: the mean over classes of the per-class ROC-AUC.
+
+    Parameters
+    ----------
+    y_true : array of shape (n, 8)
+        Gold 0/1 labels, columns in the order of the ``emorecom`` label set.
+    y_score : array of shape (n, 8)
+        Scores, same order.
+    exclude
+        Classes left out of the mean. The official metric excludes none; ``("other",)`` gives the
+        7-class variant found in some teams' code.
+    single_class
+        What to do when a class has only positives or only negatives in ``y_true`` (its ROC-AUC is
+        undefined): ``"error"`` (default) raises ``ValueError`` naming the class; ``"ignore"``
+        reports the class as ``nan`` and averages the others, listing it under ``undefined``.
+
+    Returns
+    -------
+    dict
+        ``{"mean_roc_auc", "per_class": {label: auc}, "classes": averaged labels, "undefined": [...],
+        "excluded": [...]}``.
+    """
+    from sklearn.metrics import roc_auc_score
+
+    if single_class not in ("error", "ignore"):
+        raise ValueError(f"The 'single_class' parameter must be 'error' or 'ignore'. Got {single_class!r} instead.")
+    unknown = [label for label in exclude if label not in LABELS]
+    if unknown:
+        raise ValueError(f"cannot exclude unknown class(es) {unknown}; classes: {', '.join(LABELS)}")
+    y_true, y_score = np.asarray(y_true), np.asarray(y_score, dtype=float)
+    if y_true.shape != y_score.shape or y_true.ndim != 2 or y_true.shape[1] != len(LABELS):
+        raise ValueError(f"y_true and y_score must both have shape (n, {len(LABELS)}); "
+                         f"got {y_true.shape} and {y_score.shape}")
+    per_class: dict[str, float] = {}
+    undefined: list[str] = []
+    for j, label in enumerate(LABELS):
+        if label in exclude:
+            continue
+        if len(np.unique(y_true[:, j])) < 2:
+            if single_class == "error":
+                raise ValueError(f"class {label!r} has only one value ({int(y_true[0, j]) if len(y_true) else '-'}) "
+                                 "in y_true: its ROC-AUC is undefined; pass single_class='ignore' to average the "
+                                 "other classes")
+            per_class[label] = float("nan")
+            undefined.append(label)
+            continue
+        per_class[label] = float(roc_auc_score(y_true[:, j], y_score[:, j]))
+    averaged = [label for label in per_class if label not in undefined]
+    if not averaged:
+        raise ValueError("no class has both positive and negative examples: the mean ROC-AUC is undefined")
+    return {"mean_roc_auc": float(np.mean([per_class[label] for label in averaged])), "per_class": per_class,
+            "classes": averaged, "undefined": undefined, "excluded": list(exclude)}

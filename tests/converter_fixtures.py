@@ -1,0 +1,114 @@
+"""Format-faithful miniature releases of the corpora, built by the tests (never read from elsewhere).
+
+Each builder writes files under the official names, with the official columns, JSON structure and
+encoding quirks described in the converters' docstrings, and returns what a test needs to check
+the conversion field by field. ``write_emorecom_release`` also scales to the 100,000-row benchmark.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import random
+from pathlib import Path
+
+EMORECOM_LABELS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral", "other")
+
+
+def jpeg(width: int, height: int, colour: tuple[int, int, int] = (200, 120, 40)) -> bytes:
+    """A small JPEG of one colour."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, height), colour).save(buffer, "JPEG")
+    return buffer.getvalue()
+
+
+def write_emorecom_release(root: Path, n_train: int = 4, n_test: int = 2, *, seed: int = 0, images: bool = True,
+                           warm_up: bool = False, test_labels: bool = True) -> dict:
+    """EmoRecCom: label CSV with the pandas-index header (or the header-less warm-up form), JSON
+    transcriptions with ``NaN`` tokens, split apostrophes and empty lists, the colon-named polarity
+    file, and ``<book>_<page>_<panel>.jpg`` panels."""
+    rng = random.Random(seed)
+    root.mkdir(parents=True, exist_ok=True)
+    gold: dict[str, list[str]] = {}
+    order: dict[str, list[str]] = {}
+    for split, n in (("train", n_train), ("test", n_test)):
+        ids = [f"{1000 + i // 30}_{(i // 6) % 5}_{i % 6}" if split == "train" else f"{9000 + i // 30}_{(i // 6) % 5}_{i % 6}"
+               for i in range(n)]
+        order[split] = ids
+        items = []
+        for i, image_id in enumerate(ids):
+            dialog = [f"i don ' t know {i}", "NaN-placeholder"] if i % 3 == 0 else ([] if i % 3 == 1 else ["héllo ? "])
+            items.append({"dialog": dialog, "narration": ["later that day"] if i % 2 else [], "img_id": image_id})
+            gold[image_id] = [label for label in EMORECOM_LABELS if rng.random() < 0.3]
+        # Python's json writes NaN for float('nan'): the placeholder becomes the bare token.
+        text = json.dumps(items, ensure_ascii=False).replace('"NaN-placeholder"', "NaN")
+        (root / f"{split}_transcriptions.json").write_text(text, encoding="utf-8")
+        if split == "test" and not test_labels:
+            continue
+        lines = [] if warm_up else [",image_id," + ",".join(EMORECOM_LABELS)]
+        for i, image_id in enumerate(ids):
+            values = ",".join("1" if label in gold[image_id] else "0" for label in EMORECOM_LABELS)
+            lines.append(f"{i + 1 if warm_up else i},{image_id},{values}")
+        (root / f"{split}_emotion_labels.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    polarity = [",image_id,positive,negative"] + [f"{i},{image_id},{i % 2},{(i + 1) % 2}"
+                                                 for i, image_id in enumerate(order["train"])]
+    (root / "additional_infor:train_emotion_polarity.csv").write_text("\n".join(polarity) + "\n", encoding="utf-8")
+    if images:
+        (root / "images").mkdir(exist_ok=True)
+        for split_ids in order.values():
+            for k, image_id in enumerate(split_ids):
+                (root / "images" / f"{image_id}.jpg").write_bytes(jpeg(40 + k, 30))
+    return {"gold": gold, "order": order}
+
+
+def write_emocomics35_csv(path: Path) -> list[dict]:
+    """EmoComics35: one row per page; list columns as Python literals, ``PageEmotions`` doubly encoded
+    with unquoted ``[Neutral]``, noisy speakers (spaces, tabs, ``ID- 1``, a shifted intensity code),
+    ``#``/``@`` utterances, a line break inside an utterance."""
+    import csv
+
+    pages = [
+        {"file": "1499", "page": 1, "split": "TRAIN", "title": "Jurassic League #4",
+         "utterances": ["THIS VILE THING ATTACKED… ", "#CHOMP!", "@ONCE UPON A TIME…", "WHERE AM I?!\n\nWHAT?!"],
+         "speakers": ["AQUANYX", "ID- 1", " Michelangelo\t", "AN0-DI1-FE0-SA1-SU0-JO0"],
+         "emotions": ["['Anger']", "['Fear', 'Surprise']", "[Neutral]", "['Disgust', 'Sadness']"],
+         "panels": [1, 1, 2, 3], "balloons": [2, 3, 1, 1]},
+        {"file": "1507", "page": 1, "split": "TEST", "title": "Tales #3",
+         "utterances": ["HOW'S IT GOING?", "HEY."], "speakers": ["ID-1 ", "Tom "],
+         "emotions": ["['Surprise', 'Joy']", "[Neutral]"], "panels": [1, 1], "balloons": [1, 2]},
+    ]
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["", "SourceFile", "Page", "PageUtterances", "PageSpeakers", "PageEmotions", "PagePanels",
+                         "PageBalloons", "FileNr", "Split", "ComicBookTitle", "image_path"])
+        for i, p in enumerate(pages):
+            writer.writerow([i, f"QC copy - {p['file']} - {p['title']}.xlsx", p["page"], repr(p["utterances"]),
+                             repr(p["speakers"]), repr(p["emotions"]), repr(p["panels"]), repr(p["balloons"]),
+                             p["file"], p["split"], p["title"],
+                             f"/Utilisateurs/x/EmoComics35/raw_files/images/{int(p['file']):06d}/images/"
+                             f"page{p['page']:05d}.jpg"])
+    return pages
+
+
+def write_openmantra(root: Path, *, images: bool = True) -> list[dict]:
+    """OpenMantra ``annotation.json``: books → pages (``page_index`` from 1, files from ``000.jpg``)
+    → frames and text boxes with ``text_ja``/``text_en``/``text_zh``; an empty page, an empty
+    ``text_ja`` and an English line break."""
+    books = [{"book_title": "tojime_no_siora", "pages": [
+        {"page_index": 1, "image_paths": {"ja": "images/tojime_no_siora/ja/000.jpg"}, "frame": [], "text": []},
+        {"page_index": 2, "image_paths": {"ja": "images/tojime_no_siora/ja/001.jpg"},
+         "frame": [{"x": 1, "y": 0, "w": 50, "h": 40}],
+         "text": [{"x": 10, "y": 5, "w": 12, "h": 20, "text_ja": "だからっ", "text_en": "I'm telling\nyou!!",
+                   "text_zh": "所以..."},
+                  {"x": 30, "y": 8, "w": 10, "h": 10, "text_ja": "", "text_en": "...", "text_zh": "..."}]},
+    ]}]
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "annotation.json").write_text(json.dumps(books, ensure_ascii=False, indent=1), encoding="utf-8")
+    if images:
+        for page in books[0]["pages"]:
+            target = root / page["image_paths"]["ja"]
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(jpeg(60, 80))
+    return books
