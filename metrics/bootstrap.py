@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import lru_cache
 from statistics import NormalDist
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -35,20 +34,32 @@ class Interval:
         return {"low": self.low, "high": self.high, "level": self.level, "method": self.method}
 
 
-@lru_cache(maxsize=2)
-def resample_weights(n_samples: int, *, n_resamples: int = 1000, seed: int = 0) -> np.ndarray:
-    """Bootstrap weights, shape (n_resamples, n_samples): row b counts how often each sample was drawn.
+def weight_chunks(n_samples: int, *, n_resamples: int = 1000, seed: int = 0,
+                  chunk: int = 128) -> Iterator[np.ndarray]:
+    """Bootstrap weights in blocks of ``chunk`` resamples: row b counts how often each sample was drawn.
 
-    The draw is ``np.random.default_rng(seed).integers(0, n, (n_resamples, n))``; :func:`resample_indices`
-    returns the same indices, for comparisons with per-resample reference computations. The result
-    is cached (every metric of a run resamples the same samples) and read-only.
+    The draw is ``np.random.default_rng(seed).integers(0, n, (n_resamples, n))`` taken block by block
+    (the same stream as :func:`resample_indices` in one call). Blocks reuse one buffer, so a caller
+    must consume each block before asking for the next; memory stays at ``chunk * n`` floats.
     """
-    idx = resample_indices(n_samples, n_resamples=n_resamples, seed=seed)
-    flat = idx + (np.arange(n_resamples) * n_samples)[:, None]
-    weights = np.bincount(flat.ravel(), minlength=n_resamples * n_samples).reshape(n_resamples, n_samples)
-    weights = weights.astype(float)
-    weights.flags.writeable = False
-    return weights
+    if n_samples < 1:
+        raise ValueError("bootstrap needs at least one sample")
+    if n_resamples < 1:
+        raise ValueError(f"n_resamples must be >= 1, got {n_resamples}")
+    rng = np.random.default_rng(seed)
+    buffer = np.empty((min(chunk, n_resamples), n_samples))
+    for start in range(0, n_resamples, chunk):
+        size = min(chunk, n_resamples - start)
+        idx = rng.integers(0, n_samples, size=(size, n_samples))
+        for b in range(size):
+            # Row by row: each bincount scatters into a cache-sized array.
+            buffer[b] = np.bincount(idx[b], minlength=n_samples)
+        yield buffer[:size]
+
+
+def resample_weights(n_samples: int, *, n_resamples: int = 1000, seed: int = 0) -> np.ndarray:
+    """All bootstrap weights at once, shape (n_resamples, n_samples) (see :func:`weight_chunks`)."""
+    return np.concatenate([w.copy() for w in weight_chunks(n_samples, n_resamples=n_resamples, seed=seed)])
 
 
 def resample_indices(n_samples: int, *, n_resamples: int = 1000, seed: int = 0) -> np.ndarray:
@@ -108,8 +119,8 @@ def bootstrap_sums(stats: np.ndarray, score: Callable[[np.ndarray], np.ndarray],
     if method not in METHODS:
         raise ValueError(f"The 'method' parameter must be one of {METHODS}. Got {method!r} instead.")
     stats = np.asarray(stats, dtype=float)
-    weights = resample_weights(stats.shape[0], n_resamples=n_resamples, seed=seed)
-    resampled = np.asarray(score(weights @ stats), dtype=float)
+    sums = np.concatenate([w @ stats for w in weight_chunks(stats.shape[0], n_resamples=n_resamples, seed=seed)])
+    resampled = np.asarray(score(sums), dtype=float)
     if method == "percentile" or stats.shape[0] < 3:
         return percentile_interval(resampled, level=level), resampled
     total = stats.sum(0)
@@ -128,8 +139,9 @@ def paired_bootstrap(stats_a: np.ndarray, stats_b: np.ndarray, score: Callable[[
     stats_a, stats_b = np.asarray(stats_a, dtype=float), np.asarray(stats_b, dtype=float)
     if stats_a.shape[0] != stats_b.shape[0]:
         raise ValueError(f"inconsistent numbers of samples: [{stats_a.shape[0]}, {stats_b.shape[0]}]")
-    weights = resample_weights(stats_a.shape[0], n_resamples=n_resamples, seed=seed)
-    diffs = np.asarray(score(weights @ stats_a), float) - np.asarray(score(weights @ stats_b), float)
+    sums = [(w @ stats_a, w @ stats_b) for w in weight_chunks(stats_a.shape[0], n_resamples=n_resamples, seed=seed)]
+    diffs = (np.asarray(score(np.concatenate([a for a, _ in sums])), float)
+             - np.asarray(score(np.concatenate([b for _, b in sums])), float))
     observed = float(score(stats_a.sum(0)) - score(stats_b.sum(0)))
     diffs = _finite(diffs)
     interval = percentile_interval(diffs, level=level)

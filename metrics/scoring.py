@@ -19,7 +19,7 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 
 from comic_emotion.metrics import definitions as d
-from comic_emotion.metrics.bootstrap import Interval, bootstrap_sums, percentile_interval, resample_weights
+from comic_emotion.metrics.bootstrap import Interval, bca_interval, percentile_interval, weight_chunks
 from comic_emotion.metrics.parsing import PARSER_VERSION
 from comic_emotion.metrics.samples import SCORE_SOURCES, sample_row
 from comic_emotion.taxonomy import label_set as get_label_set
@@ -145,35 +145,57 @@ def _finite_or_none(value: float) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def _interval(prepared: d.Prepared, *, seed: int, n_resamples: int) -> Interval | None:
-    n = prepared.stats.shape[0]
-    if n < 2 or n_resamples < 1:
-        return None
-    if prepared.from_sums is not None:
-        return bootstrap_sums(prepared.stats, prepared.from_sums, n_resamples=n_resamples, seed=seed,
-                              level=CI_LEVEL, method="bca" if prepared.bca else "percentile")[0]
-    return percentile_interval(prepared.from_weights(resample_weights(n, n_resamples=n_resamples, seed=seed)),
-                               level=CI_LEVEL)
+def _intervals(prepared: Mapping[str, d.Prepared], *, seed: int, n_resamples: int) -> dict[str, Interval | None]:
+    """Bootstrap intervals of several metrics over the same rows, in one pass over the resamples.
+
+    All metrics see the same resamples (same seed), so the weights are drawn once; BCa where the
+    metric is a function of sums and cheap to jackknife, percentile otherwise.
+    """
+    out: dict[str, Interval | None] = {name: None for name in prepared}
+    live = {name: p for name, p in prepared.items() if p.stats.shape[0] >= 2 and n_resamples >= 1}
+    if not live:
+        return out
+    n = next(iter(live.values())).stats.shape[0]
+    if any(p.stats.shape[0] != n for p in live.values()):
+        # Metrics over different subsets of rows (e.g. only rows with intensity gold): one pass per size.
+        for size in sorted({p.stats.shape[0] for p in live.values()}):
+            subset = {k: p for k, p in live.items() if p.stats.shape[0] == size}
+            out.update(_intervals(subset, seed=seed, n_resamples=n_resamples))
+        return out
+    chunks: dict[str, list[np.ndarray]] = {name: [] for name in live}
+    for weights in weight_chunks(n, n_resamples=n_resamples, seed=seed):
+        for name, p in live.items():
+            chunks[name].append(p.from_sums(weights @ p.stats) if p.from_sums is not None else p.from_weights(weights))
+    for name, p in live.items():
+        resampled = np.concatenate(chunks[name])
+        if p.from_sums is not None and p.bca:
+            total = p.stats.sum(0)
+            jackknife = np.asarray(p.from_sums(total[None, :] - p.stats), dtype=float)
+            out[name] = bca_interval(resampled, float(p.from_sums(total)), jackknife, level=CI_LEVEL)
+        else:
+            out[name] = percentile_interval(resampled, level=CI_LEVEL)
+    return out
+
+
+def _score(metric: str, name: str, prepared: d.Prepared | None, ci: Interval | None, *, seed: int,
+           n_resamples: int) -> Score:
+    from comic_emotion import __version__
+
+    signature = {"metric": metric, "label_set": name, "parser": PARSER_VERSION}
+    if prepared is None:
+        return Score(metric, None, None, 0, {**signature, "undefined": "no applicable samples", "version": __version__})
+    value = _finite_or_none(prepared.value())
+    ci = ci if value is not None else None
+    signature.update(prepared.signature or {})
+    signature.update({"bs": str(n_resamples), "seed": str(seed), "ci": f"{ci.method}{CI_LEVEL:g}" if ci else "none",
+                      "version": __version__})
+    return Score(metric, value, ci, int(prepared.stats.shape[0]), signature)
 
 
 def score_metric(metric: str, rows: Sequence[Mapping[str, Any]], *, seed: int = 0,
                  n_resamples: int = 1000) -> Score:
     """One :class:`Score` (value, CI, signature) of ``metric`` over ``rows``."""
-    name, _ = _label_set_of(rows)
-    _check_ids(rows)
-    prepared = prepare(metric, rows)
-    from comic_emotion import __version__
-
-    signature = {"metric": metric, "label_set": name, "parser": PARSER_VERSION}
-    if prepared is None:
-        return Score(metric, None, None, 0, {**signature, "undefined": "no applicable samples",
-                                             "version": __version__})
-    value = _finite_or_none(prepared.value())
-    ci = _interval(prepared, seed=seed, n_resamples=n_resamples) if value is not None else None
-    signature.update(prepared.signature or {})
-    signature.update({"bs": str(n_resamples), "seed": str(seed), "ci": f"{ci.method}{CI_LEVEL:g}" if ci else "none",
-                      "version": __version__})
-    return Score(metric, value, ci, int(prepared.stats.shape[0]), signature)
+    return score_rows(rows, seed=seed, n_resamples=n_resamples, metrics=[metric], per_class=False)[metric]
 
 
 def aggregate(metric: str, rows: Sequence[Mapping[str, Any]], *, seed: int = 0,
@@ -193,33 +215,33 @@ def aggregate(metric: str, rows: Sequence[Mapping[str, Any]], *, seed: int = 0,
     return None if prepared is None else _finite_or_none(prepared.value())
 
 
-def per_class_scores(rows: Sequence[Mapping[str, Any]], *, seed: int = 0, n_resamples: int = 1000) -> dict[str, Score]:
+def _per_class(rows: Sequence[Mapping[str, Any]], labels: tuple[str, ...]) -> dict[str, d.Prepared | None]:
     """F1 and ROC-AUC of every label (keys ``f1/<label>``, ``roc_auc/<label>``)."""
     from comic_emotion.metrics import classification as cls
 
-    name, labels = _label_set_of(rows)
-    out: dict[str, Score] = {}
     y_true, scores, sig = d._auc_inputs(rows, labels)
-    weights = resample_weights(len(rows), n_resamples=n_resamples, seed=seed) if len(rows) > 1 else None
-    observed = cls.roc_auc_per_class(y_true, scores)
-    resampled = cls.weighted_auc(y_true, scores, weights) if weights is not None else [None] * len(labels)
+    out: dict[str, d.Prepared | None] = {}
     for j, label in enumerate(labels):
-        prepared = d.per_class_f1(rows, labels, j)
-        base = {"label_set": name, "parser": PARSER_VERSION, "bs": str(n_resamples), "seed": str(seed)}
-        out[f"f1/{label}"] = Score(f"f1/{label}", prepared.value(), _interval(prepared, seed=seed,
-                                   n_resamples=n_resamples), len(rows), {**base, "average": "binary"})
-        ci = percentile_interval(resampled[j], level=CI_LEVEL) if resampled[j] is not None else None
-        out[f"roc_auc/{label}"] = Score(f"roc_auc/{label}", observed[j], ci, len(rows), {**base, **sig})
+        f1 = d.per_class_f1(rows, labels, j)
+        out[f"f1/{label}"] = d.Prepared(f1.stats, f1.from_sums, signature={"average": "binary"})
+        single = y_true[:, j].all() or not y_true[:, j].any()
+        out[f"roc_auc/{label}"] = None if single else d.Prepared(
+            np.zeros((len(rows), 0)), signature=sig,
+            from_weights=lambda w, j=j: cls.weighted_auc(y_true[:, j:j + 1], scores[:, j:j + 1], w)[0])
     return out
 
 
 def score_rows(rows: Sequence[Mapping[str, Any]], *, seed: int = 0, n_resamples: int = 1000,
                metrics: Sequence[str] | None = None, per_class: bool = True) -> dict[str, Score]:
-    """Every metric (or those named) over ``rows``, each with its CI and signature."""
-    out = {m: score_metric(m, rows, seed=seed, n_resamples=n_resamples) for m in (metrics or METRICS)}
+    """Every metric (or those named), plus per-label F1 and ROC-AUC, each with its CI and signature."""
+    name, labels = _label_set_of(rows)
+    _check_ids(rows)
+    prepared = {m: prepare(m, rows) for m in (metrics or METRICS)}
     if per_class:
-        out.update(per_class_scores(rows, seed=seed, n_resamples=n_resamples))
-    return out
+        prepared.update(_per_class(rows, labels))
+    defined = {k: p for k, p in prepared.items() if p is not None and math.isfinite(p.value())}
+    cis = _intervals(defined, seed=seed, n_resamples=n_resamples)
+    return {k: _score(k, name, p, cis.get(k), seed=seed, n_resamples=n_resamples) for k, p in prepared.items()}
 
 
 def rows_to_arrays(rows: Sequence[Mapping[str, Any]]) -> dict[str, np.ndarray]:
