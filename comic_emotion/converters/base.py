@@ -189,10 +189,12 @@ def prepare(conv: Converter, source: str | os.PathLike[str], data_root: str | os
             splits_out: dict[str, dict[str, Any]] = {}
             seen: set[str] = set()
             label_sets: set[str] = set()
+            domains: set[str] = set()
 
             def tap(rows: Iterable[Row]) -> Iterator[Row]:
                 for record, image in rows:
                     label_sets.add(record["label_set"])
+                    domains.add(record["domain"])
                     yield record, image
 
             for split, make_rows in conv.splits(release).items():
@@ -207,7 +209,8 @@ def prepare(conv: Converter, source: str | os.PathLike[str], data_root: str | os
                 for name, path in sorted(release.used.items())
             ]
             manifest = {
-                "dataset": conv.name, "title": conv.title, "domain": conv.domain,
+                "dataset": conv.name, "title": conv.title,
+                "domain": domains.pop() if len(domains) == 1 else conv.domain,
                 "label_set": label_sets.pop() if label_sets else conv.label_set,
                 "synthetic": False, "licence": conv.licence, "non_commercial": conv.non_commercial,
                 "schema_version": SCHEMA_VERSION,
