@@ -119,11 +119,23 @@ class Perturbation:
 
     def _result(self, record: dict[str, Any], image: Any, *, changed: bool, **details: Any) -> Item:
         """Stamp ``record`` (already a copy owned by the caller) with the description and wrap it."""
+        try:
+            base = self._stamp
+        except AttributeError:  # built on first use: parameters() may read attributes set after __init__
+            base = self._stamp = {"name": self.name, "family": self.family, "category": self.category,
+                                  "severity": self.severity, "seed": self.seed}
         meta = dict(record.get("meta") or {})
-        stamp = {"name": self.name, "family": self.family, "category": self.category, "severity": self.severity,
-                 "seed": self.seed, "parameters": self.parameters(), "changed": changed, "details": details}
+        # parameters() holds only scalars and strings, so a shallow copy per record shares nothing mutable
+        stamp = {**base, "parameters": dict(self._parameters()), "changed": changed, "details": details}
         if "perturbation" in meta:  # stacked perturbations keep the earlier ones, innermost last
             stamp["previous"] = meta["perturbation"]
         meta["perturbation"] = stamp
         record["meta"] = meta
         return Item(record, image)
+
+    def _parameters(self) -> dict[str, Any]:
+        try:
+            return self._parameters_cache
+        except AttributeError:
+            self._parameters_cache = self.parameters()
+            return self._parameters_cache

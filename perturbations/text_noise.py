@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import random
 from functools import lru_cache
-from typing import Any, Callable
+from typing import Any
 
 from comic_emotion.perturbations.base import Item, Perturbation
 
@@ -105,13 +105,17 @@ def build_augmenter(op: str, script: str, word_p: float, char_p: float):
     raise ValueError(f"unknown OCR error type {op!r}; known: {', '.join(OPS['latin'])}")
 
 
-def _bind(augmenter: Any, rng: random.Random) -> None:
-    """Route nlpaug's ``self.sample`` to ``rng`` (same semantics as ``BaseAugmenter.sample``)."""
+def _bind(augmenter: Any, owner: "OcrNoise") -> None:
+    """Route nlpaug's ``self.sample`` to ``owner``'s current per-sample rng (``BaseAugmenter.sample``'s semantics).
+
+    The rng is read from the owner at each draw, so an augmenter is bound once, when it is built; an
+    ``OcrNoise`` instance is therefore not shared between threads (lmms-eval's hooks run in one).
+    """
 
     def sample(x: Any, num: int | None = None) -> Any:
-        if isinstance(x, list):
-            return rng.sample(x, num)
-        return rng.randrange(1, x - 1)  # np.random.randint(1, x - 1): upper bound exclusive
+        if type(x) is list:
+            return owner._rng.sample(x, num)
+        return owner._rng.randrange(1, x - 1)  # np.random.randint(1, x - 1): upper bound exclusive
 
     augmenter.sample = sample
 
@@ -136,36 +140,43 @@ class OcrNoise(Perturbation):
         if unknown:
             raise ValueError(f"unknown OCR error type(s) {unknown}; known: {', '.join(OPS['latin'])}")
         self.ops = tuple(ops) if ops else None
+        self._allowed = {script: [op for op in names if self.ops is None or op in self.ops] or ["confusion"]
+                         for script, names in OPS.items()}
         self._augmenters: dict[tuple[str, str], Any] = {}
+        self._rng = random.Random(0)  # replaced by the per-sample rng in apply()
 
     def parameters(self) -> dict[str, Any]:
         k = self.severity - 1
         return {"region_p": self.REGION_P[k], "word_p": self.WORD_P[k], "char_p": self.CHAR_P[k],
-                "line_break_p": self.LINE_BREAK_P[k], "ops": list(self.ops or OPS["latin"])}
+                "line_break_p": self.LINE_BREAK_P[k], "ops": "+".join(self.ops or OPS["latin"])}
 
     def _augmenter(self, op: str, script: str) -> Any:
         key = (op, script)
         if key not in self._augmenters:
             k = self.severity - 1
-            self._augmenters[key] = build_augmenter(op, script, self.WORD_P[k], self.CHAR_P[k])
+            augmenter = build_augmenter(op, script, self.WORD_P[k], self.CHAR_P[k])
+            _bind(augmenter, self)
+            self._augmenters[key] = augmenter
         return self._augmenters[key]
 
-    def _edit(self, op: str, script: str, rng: random.Random) -> Callable[[str], str]:
+    def _edit(self, op: str, script: str, line: str) -> str:
+        if not line.strip():
+            return line
         if op == "merge":
-            p = self.WORD_P[self.severity - 1]
-            return lambda line: "".join(w + (" " if i + 1 < len(parts) and rng.random() >= p else "")
-                                        for parts in [line.split(" ")] for i, w in enumerate(parts))
-        augmenter = self._augmenter(op, script)
-        _bind(augmenter, rng)
-        return lambda line: (augmenter.augment(line, num_thread=1) or [line])[0] if line.strip() else line
+            p, rng = self.WORD_P[self.severity - 1], self._rng
+            words = line.split(" ")
+            return "".join(w + (" " if i + 1 < len(words) and rng.random() >= p else "") for i, w in enumerate(words))
+        return (self._augmenter(op, script).augment(line, num_thread=1) or [line])[0]
 
     def garble(self, text: str, lang: str, rng: random.Random) -> tuple[str, str]:
         """Return ``(noisy text, error type)`` for one region's text."""
+        self._rng = rng
         script = _script(lang)
-        allowed = [op for op in OPS[script] if self.ops is None or op in self.ops] or ["confusion"]
-        op = allowed[rng.randrange(len(allowed))]
-        edit = self._edit(op, script, rng)
-        lines = [edit(line) for line in text.split("\n")]
+        allowed = self._allowed[script]
+        op = allowed[rng.randrange(len(allowed))] if len(allowed) > 1 else allowed[0]
+        if "\n" not in text:
+            return self._edit(op, script, text), op
+        lines = [self._edit(op, script, line) for line in text.split("\n")]
         joiner = "" if script == "cjk" else " "
         p_break = self.LINE_BREAK_P[self.severity - 1]
         out = lines[0]
