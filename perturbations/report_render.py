@@ -36,7 +36,8 @@ def to_markdown(report: dict[str, Any]) -> str:
                           "(no boxes of that kind, or the severity's share rounded to zero); scores include them."]
             lines.append("")
         worst = group["worst_case"]
-        lines.append(f"Worst case: {'–' if worst is None else f'{worst['perturbation']} s{worst['severity']} = {_f(worst['score'])}'}; "
+        worst_text = "–" if worst is None else f"{worst['perturbation']} s{worst['severity']} = {_f(worst['score'])}"
+        lines.append(f"Worst case: {worst_text}; "
                      f"mCE {_f(group['mce'])}, relative mCE {_f(group['relative_mce'])}"
                      + (f", mCE normalised to {report['reference_model']}: {_f(group.get('mce_normalised'))}"
                         if report.get("reference_model") else " (unnormalised)"))
