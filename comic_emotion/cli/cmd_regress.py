@@ -1,0 +1,49 @@
+"""``comic-emotion regress``: the CI regression gate (exit 0 no regression, 1 regression, 2 bad input)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "regress",
+        help="compare a candidate run with a baseline run: paired tests, thresholds, exit code",
+        description="Per task and metric: change, paired bootstrap 95%% CI and p-value (exact McNemar for "
+        "accuracy-like 0/1 outcomes) over the samples of both sample logs, verdict against thresholds. "
+        "Exit codes: 0 no regression, 1 regression, 2 bad input.",
+        epilog="examples:\n"
+        "  comic-emotion regress --baseline base/2025-01-01T00-00-00_results.json \\\n"
+        "      --candidate cand/2025-01-02T00-00-00_results.json --thresholds thresholds.yaml \\\n"
+        "      --markdown gate.md --json gate.json\n"
+        "thresholds.yaml:  alpha: 0.05 / max_drop: 0.0 / metrics: {macro_f1: {max_drop: 0.01}} / "
+        "tasks: {TASK: {METRIC: {max_drop, alpha}}}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--baseline", required=True, help="baseline <date>_results.json (sample logs beside it)")
+    parser.add_argument("--candidate", required=True, help="candidate <date>_results.json (sample logs beside it)")
+    parser.add_argument("--thresholds", default=None, help="thresholds YAML (default: alpha 0.05, max_drop 0)")
+    parser.add_argument("--markdown", default=None, help="also write the markdown summary here (PR comment)")
+    parser.add_argument("--json", dest="json_out", default=None, help="also write the JSON report here")
+    parser.add_argument("--format", choices=("markdown", "json"), default="markdown",
+                        help="what to print on stdout (default: %(default)s)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from comic_emotion.cli.main import CliError
+    from comic_emotion.leaderboard.regress import GateInputError, compare, load_thresholds, markdown_summary, to_json
+    from comic_emotion.storage import write_text_atomic
+
+    try:
+        rows = compare(args.baseline, args.candidate, thresholds=load_thresholds(args.thresholds))
+    except (GateInputError, ValueError) as exc:
+        raise CliError(str(exc).splitlines()[0], exit_code=2) from None
+    names = {"baseline": args.baseline, "candidate": args.candidate}
+    markdown, report = markdown_summary(rows, **names), to_json(rows, **names)
+    if args.markdown:
+        write_text_atomic(args.markdown, markdown)
+    if args.json_out:
+        write_text_atomic(args.json_out, report + "\n")
+    print(markdown if args.format == "markdown" else report)
+    return 1 if any(r.regressed for r in rows) else 0

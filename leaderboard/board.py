@@ -1,0 +1,247 @@
+"""The leaderboard file: entries built from lmms-eval runs, validated, de-duplicated, written atomically.
+
+A board holds one kind of data (``"real"`` or ``"demo"``, never both) and one version and data
+manifest hash per task (``tasks``); a run computed with another task version or data manifest is
+refused, so every number on a board compares with every other. An entry is keyed by (model,
+checkpoint, task versions, data hashes); adding an existing key fails unless ``replace`` is set.
+
+Writers take a file lock (``<board>.lock``), re-read the board inside it, and replace the file
+with :func:`comic_emotion.storage.write_json_atomic`, so concurrent ``add`` commands never lose an
+entry and readers never see half a file. A failed ``add`` leaves the board byte-identical.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from comic_emotion.leaderboard.ranking import OVERALL_DOMAINS, metric_meta, overall_score, task_score
+from comic_emotion.leaderboard.runs import Run, RunError, TaskResult, load_run
+
+SCHEMA_VERSION = "1.0"
+OFFICIAL_METRIC = "macro_f1"
+
+
+class BoardError(ValueError):
+    """A board or a run that cannot go on it; the board file is left unchanged."""
+
+
+@lru_cache(maxsize=1)
+def board_schema() -> dict[str, Any]:
+    """The JSON Schema of a board file (shipped in the package)."""
+    text = resources.files("comic_emotion.leaderboard").joinpath("leaderboard.schema.json").read_text("utf-8")
+    return json.loads(text)
+
+
+def validate_board(board: Any, *, where: str = "board") -> None:
+    """Raise :class:`BoardError` naming the first schema violation (path and message)."""
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(board_schema())
+    error = next(iter(sorted(validator.iter_errors(board), key=lambda e: list(e.absolute_path))), None)
+    if error is not None:
+        location = "/".join(str(p) for p in error.absolute_path) or "(top level)"
+        raise BoardError(f"{where}: schema {SCHEMA_VERSION} violation at {location}: {error.message}")
+    for entry in board["entries"]:
+        for task in entry["tasks"]:
+            if task not in board["tasks"]:
+                raise BoardError(f"{where}: entry {entry['key']} has task {task!r} missing from the board's tasks")
+            for metric in entry["tasks"][task]["metrics"]:
+                metric_meta(metric)  # a number without metadata cannot be shown
+
+
+def empty_board(data: str) -> dict[str, Any]:
+    return {"schema_version": SCHEMA_VERSION, "data": data, "tasks": {}, "entries": []}
+
+
+def read_board(path: str | os.PathLike[str]) -> dict[str, Any] | None:
+    """The board at ``path`` (validated), or ``None`` when the file does not exist."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except (UnicodeDecodeError, IsADirectoryError) as exc:
+        raise BoardError(f"{path}: not a leaderboard file ({exc})") from None
+    try:
+        board = json.loads(text, parse_constant=lambda c: _reject_constant(path, c))
+    except json.JSONDecodeError as exc:
+        raise BoardError(f"{path}: board is not valid JSON (line {exc.lineno}: {exc.msg}); restore it from "
+                         "version control, it was not modified") from None
+    validate_board(board, where=str(path))
+    return board
+
+
+def _reject_constant(path: Path, constant: str) -> None:
+    raise BoardError(f"{path}: board contains {constant}, which strict JSON does not allow")
+
+
+def _domain(result: TaskResult) -> str:
+    from comic_emotion.data import DEMO_DOMAIN_OF
+
+    return DEMO_DOMAIN_OF.get(str(result.metadata["dataset"]), str(result.metadata["dataset"]))
+
+
+def task_header(result: TaskResult) -> dict[str, str]:
+    return {"version": result.version, "data_hash": result.data_hash, "dataset": str(result.metadata["dataset"]),
+            "split": str(result.metadata.get("split", "test")), "domain": _domain(result),
+            "official_metric": str(result.metadata.get("official_metric", OFFICIAL_METRIC))}
+
+
+def entry_key(model: str, checkpoint: str, tasks: Mapping[str, Mapping[str, Any]]) -> str:
+    """Stable 16-hex key of (model, checkpoint, task versions, data hashes)."""
+    identity = [model, checkpoint, sorted((t, v["version"], v["data_hash"]) for t, v in tasks.items())]
+    return hashlib.sha256(json.dumps(identity).encode()).hexdigest()[:16]
+
+
+def build_entry(run: Run, *, stage: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """One board entry from a run: per-task metrics with CIs, overall score, licences, provenance."""
+    clean = run.clean_tasks()
+    if not clean:
+        raise BoardError(f"{run.path}: only perturbed variants; add the run that includes the clean subtasks")
+    tasks = {}
+    for name, result in clean.items():
+        metrics = {}
+        for metric in result.metrics:
+            if metric.endswith(("_ci_low", "_ci_high")):
+                continue
+            metric_meta(metric)
+            metrics[metric] = task_score(result, metric)
+        header = task_header(result)
+        if header["official_metric"] not in metrics:
+            raise BoardError(f"{run.path}: results.{name}: official metric {header['official_metric']!r} missing")
+        tasks[name] = {"version": result.version, "data_hash": result.data_hash,
+                       "n": len(result.rows) if result.rows is not None else None, "metrics": metrics,
+                       "licence": str(result.metadata.get("data_licence", "unknown")),
+                       "non_commercial": bool(result.metadata.get("data_non_commercial", False))}
+    headers = {name: task_header(result) for name, result in clean.items()}
+    entry: dict[str, Any] = {
+        "key": entry_key(run.model, run.checkpoint, tasks),
+        "model": run.model,
+        "checkpoint": run.checkpoint,
+        "tasks": tasks,
+        "overall": overall_score(clean, headers),
+        "licence": {"names": sorted({t["licence"] for t in tasks.values()}),
+                    "non_commercial": any(t["non_commercial"] for t in tasks.values())},
+        "lmms_eval_version": None if run.lmms_eval_version is None else str(run.lmms_eval_version),
+        "date": run.date,
+        "source": {"results_file": run.path.name, "sample_logs": all(r.rows is not None for r in clean.values())},
+    }
+    robustness = _robustness(run)
+    if robustness:
+        entry["robustness"] = robustness
+    if stage is not None:
+        entry["stage"] = {"name": str(stage["name"]), "index": int(stage["index"]),
+                          "base": str(stage.get("base") or run.model)}
+    return entry
+
+
+def _robustness(run: Run) -> dict[str, Any] | None:
+    if not any(t.variant for t in run.tasks.values()):
+        return None
+    from comic_emotion.perturbations.report import robustness_report
+
+    report = robustness_report([run.path])
+    return {group["dataset"]: {"mce": group.get("mce"), "relative_mce": group.get("relative_mce"),
+                               "worst_case": group.get("worst_case")} for group in report["groups"]}
+
+
+def merge_entry(board: dict[str, Any], entry: dict[str, Any], headers: Mapping[str, Mapping[str, str]], *,
+                source: str, replace: bool) -> str:
+    """Put ``entry`` on ``board`` (in place); returns ``"added"`` or ``"replaced"``.
+
+    Raises :class:`BoardError` when a task's version, data hash or official metric differs from the
+    board's, or when the key exists and ``replace`` is false.
+    """
+    for task, header in headers.items():
+        known = board["tasks"].get(task)
+        if known is None:
+            continue
+        for field in ("version", "data_hash", "dataset", "split", "official_metric"):
+            if known[field] != header[field]:
+                raise BoardError(f"{source}: task {task}: {field} is {header[field]!r} but the board has "
+                                 f"{known[field]!r}; results of different task versions or data manifests do not "
+                                 "compare: use another board")
+    position = next((i for i, e in enumerate(board["entries"]) if e["key"] == entry["key"]), None)
+    if position is not None and not replace:
+        raise BoardError(f"{source}: the board already has {entry['model']} [{entry['checkpoint']}] on these task "
+                         f"versions and data (key {entry['key']}); pass --replace to overwrite it")
+    for task, header in headers.items():
+        board["tasks"].setdefault(task, dict(header))
+    if position is None:
+        board["entries"].append(entry)
+        return "added"
+    board["entries"][position] = entry
+    return "replaced"
+
+
+def add_results(board_path: str | os.PathLike[str], results_paths: Sequence[str | os.PathLike[str]], *,
+                allow_demo: bool = False, replace: bool = False,
+                sample_logs: Sequence[str | os.PathLike[str]] | bool | None = None,
+                stage: Mapping[str, Any] | None = None) -> list[tuple[str, str]]:
+    """Add lmms-eval runs to the board at ``board_path`` (created if missing), atomically, under a lock.
+
+    Parameters
+    ----------
+    board_path
+        Leaderboard JSON file.
+    results_paths
+        ``<date>_results.json`` files written by lmms-eval.
+    allow_demo
+        Accept synthetic-demo results (only on a demo board: real and demo never share a board).
+    replace
+        Replace an entry with the same key instead of failing.
+    sample_logs
+        ``None`` (default) reads the ``<date>_samples_<task>.jsonl`` beside each results file where
+        present (CIs come from them); ``False`` reads none; a list names the logs (one results file only).
+    stage
+        ``{"name", "index", "base"}`` of a staged fine-tune, for the stage-delta view.
+
+    Returns
+    -------
+    list of (entry key, "added" | "replaced"), one per results file. Nothing is written unless all succeed.
+    """
+    from filelock import FileLock
+
+    if isinstance(sample_logs, (list, tuple)) and len(results_paths) != 1:
+        raise BoardError("explicit sample logs need exactly one results file")
+    logs = True if sample_logs is None else sample_logs
+    try:
+        runs = [load_run(p, sample_logs=logs) for p in results_paths]
+    except RunError as exc:
+        raise BoardError(str(exc)) from None
+    board_path = Path(board_path)
+    board_path.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(board_path) + ".lock"):
+        board = read_board(board_path)
+        outcome = []
+        for run in runs:
+            data = "demo" if run.demo else "real"
+            if data == "demo" and not allow_demo:
+                raise BoardError(f"{run.path}: computed on the synthetic demo set; demo results go on a separate "
+                                 "board, pass --allow-demo to write one")
+            if run.demo and not all(t.demo for t in run.tasks.values()):
+                raise BoardError(f"{run.path}: mixes demo and real data across tasks; score them separately")
+            if board is None:
+                board = empty_board(data)
+            if board["data"] != data:
+                raise BoardError(f"{run.path}: {data} results cannot go on the {board['data']} board {board_path}")
+            entry = build_entry(run, stage=stage)
+            headers = {name: task_header(result) for name, result in run.clean_tasks().items()}
+            outcome.append((entry["key"], merge_entry(board, entry, headers, source=str(run.path),
+                                                      replace=replace)))
+        board["entries"].sort(key=lambda e: (e["model"], e["checkpoint"], e["key"]))
+        validate_board(board, where=str(board_path))
+        from comic_emotion.storage import write_json_atomic
+
+        write_json_atomic(board_path, board)
+    return outcome
+
+
+__all__ = ["SCHEMA_VERSION", "BoardError", "OVERALL_DOMAINS", "add_results", "board_schema", "build_entry",
+           "read_board", "validate_board"]

@@ -1,0 +1,237 @@
+"""Reading one lmms-eval run for the leaderboard and the regression gate.
+
+lmms-eval 0.7.3 writes ``<output_path>/<model>/<date>_results.json`` and, with ``--log_samples``,
+``<date>_samples_<task>.jsonl`` beside it. A :class:`Run` is one results file with its comic_emotion
+subtasks (those whose ``configs.<task>.metadata`` names a ``dataset``), their metrics and, when the
+sample logs are there, the per-sample rows of :func:`comic_emotion.metrics.scoring.sample_row`.
+
+Everything a leaderboard must not accept is refused here with one line naming the file, task and
+field: unreadable or truncated JSON, a failed run (no results), NaN or infinite numbers, a metric
+without metadata in :data:`comic_emotion.metrics.scoring.METRICS`, a sample log that disagrees with
+the results it sits beside.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+# Keys of a task entry that are not metrics; "<metric>_stderr,<filter>" is lmms-eval's own stderr.
+_NON_METRIC_KEYS = {"alias", "samples", "name", "sample_len", "sample_count"}
+# model_args that change where a model runs, not what it answers.
+_RUNTIME_ARGS = {"device", "device_map", "batch_size", "max_batch_size", "parallelize"}
+CI_SUFFIXES = ("_ci_low", "_ci_high")
+
+
+class RunError(ValueError):
+    """A results file or sample log the leaderboard or the gate cannot use; the message says why."""
+
+
+@dataclass
+class TaskResult:
+    """One comic_emotion subtask of a run."""
+
+    task: str
+    version: str
+    metadata: dict[str, Any]
+    metrics: dict[str, float | None]
+    rows: list[dict[str, Any]] | None = field(default=None, repr=False)
+    # Per sample (same order as rows): raw answer, lmms-eval doc_id; for the per-sample viewer.
+    answers: list[str] | None = field(default=None, repr=False)
+
+    @property
+    def data_hash(self) -> str:
+        return str(self.metadata.get("data_hash", ""))
+
+    @property
+    def demo(self) -> bool:
+        return str(self.metadata.get("data_source", "")).startswith("demo")
+
+    @property
+    def variant(self) -> bool:
+        """Whether this is a perturbed (robustness) variant of a clean subtask."""
+        return self.metadata.get("perturbation") is not None
+
+
+@dataclass
+class Run:
+    """One lmms-eval results file with its comic_emotion subtasks."""
+
+    path: Path
+    model: str
+    model_args: str
+    lmms_eval_version: str | None
+    date: str
+    tasks: dict[str, TaskResult]
+    raw: dict[str, Any] = field(repr=False)
+
+    @property
+    def checkpoint(self) -> str:
+        """What identifies the weights: model_args without runtime-only keys (device, batch size).
+
+        For a staged fine-tune this is the base plus the adapter chain in order, as passed to the model.
+        """
+        parts = [p for p in self.model_args.split(",") if p.strip()]
+        kept = [p.strip() for p in parts if p.split("=", 1)[0].strip() not in _RUNTIME_ARGS]
+        return ",".join(sorted(kept)) or "-"
+
+    @property
+    def demo(self) -> bool:
+        return any(t.demo for t in self.tasks.values())
+
+    def clean_tasks(self) -> dict[str, TaskResult]:
+        return {name: t for name, t in self.tasks.items() if not t.variant}
+
+
+def _load_json(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise RunError(f"{path}: results file not found") from None
+    except IsADirectoryError:
+        raise RunError(f"{path}: is a directory; pass the <date>_results.json that lmms-eval wrote") from None
+    except UnicodeDecodeError as exc:
+        raise RunError(f"{path}: not UTF-8 text ({exc.reason})") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise RunError(f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}); "
+                       "truncated or not a results file") from None
+
+
+def _finite(path: Path, where: str, value: Any) -> float | None:
+    if value is None:
+        return None  # an undefined metric (see comic_emotion.metrics.scoring): kept as null
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise RunError(f"{path}: {where}: expected a number or null, got {value!r}")
+    if not math.isfinite(value):
+        raise RunError(f"{path}: {where}: {value!r} is not a finite number; the run is broken, rerun it")
+    return float(value)
+
+
+def task_metrics(path: Path, task: str, entry: Mapping[str, Any]) -> dict[str, float | None]:
+    """Metric values of one task entry (``"<metric>,none"`` keys), every one known to ``METRICS``."""
+    from comic_emotion.metrics.scoring import METRICS
+
+    metrics: dict[str, float | None] = {}
+    for key, value in entry.items():
+        if key in _NON_METRIC_KEYS or "_stderr" in key:
+            continue
+        name = key.split(",", 1)[0]
+        base = next((name[: -len(s)] for s in CI_SUFFIXES if name.endswith(s)), name)
+        if base not in METRICS:
+            raise RunError(f"{path}: results.{task}.{key}: metric {base!r} has no metadata in "
+                           "comic_emotion.metrics.scoring.METRICS; it cannot be shown")
+        metrics[name] = _finite(path, f"results.{task}.{key}", value)
+    if not any(k in METRICS for k in metrics):
+        raise RunError(f"{path}: results.{task}: no metrics; lmms-eval logged a failure for this task")
+    return metrics
+
+
+def _read_log(path: Path, log: Path, task: str, metric: str) -> tuple[list[dict], list[str]]:
+    rows, answers = [], []
+    try:
+        handle = log.open(encoding="utf-8")
+    except OSError as exc:
+        raise RunError(f"{log}: cannot read sample log ({exc.strerror})") from None
+    with handle:
+        for number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                sample = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise RunError(f"{log}: line {number}: not valid JSON ({exc.msg}); truncated sample log?") from None
+            row = sample.get(metric) if isinstance(sample, dict) else None
+            if not isinstance(row, dict) or "id" not in row:
+                raise RunError(f"{log}: line {number}: no per-sample row under {metric!r}; "
+                               "not a comic_emotion sample log")
+            rows.append(row)
+            resps = sample.get("filtered_resps", sample.get("resps"))
+            while isinstance(resps, list) and resps:
+                resps = resps[0]
+            answers.append("" if resps is None else str(resps))
+    if not rows:
+        raise RunError(f"{log}: empty sample log for task {task}")
+    return rows, answers
+
+
+def load_run(path: str | os.PathLike[str], *, sample_logs: Sequence[str | os.PathLike[str]] | bool = True) -> Run:
+    """Read a results file and (optionally) its sample logs.
+
+    Parameters
+    ----------
+    path
+        ``<date>_results.json`` written by lmms-eval.
+    sample_logs
+        ``True``: read ``<date>_samples_<task>.jsonl`` beside the results file where present;
+        ``False``: read none; a list: exactly these logs (``*_samples_<task>.jsonl`` names their task).
+    """
+    path = Path(path)
+    raw = _load_json(path)
+    if not isinstance(raw, dict):
+        raise RunError(f"{path}: top level is {type(raw).__name__}, expected the results object of lmms-eval")
+    results, configs = raw.get("results"), raw.get("configs")
+    if not isinstance(results, dict) or not results or not isinstance(configs, dict):
+        raise RunError(f"{path}: no 'results'/'configs'; lmms-eval wrote this for a failed run (see its log)")
+    config = raw.get("config") if isinstance(raw.get("config"), dict) else {}
+    args = config.get("model_args") or ""
+    if isinstance(args, dict):
+        args = ",".join(f"{k}={v}" for k, v in sorted(args.items()))
+    tasks: dict[str, TaskResult] = {}
+    for task, entry in sorted(results.items()):
+        metadata = (configs.get(task) or {}).get("metadata") if isinstance(configs.get(task), dict) else None
+        if not isinstance(metadata, dict) or "dataset" not in metadata:
+            continue  # a group row (its numbers aggregate the subtasks) or another suite's task
+        if not isinstance(entry, dict):
+            raise RunError(f"{path}: results.{task}: expected an object, got {type(entry).__name__}")
+        for needed in ("version", "data_hash", "data_source"):
+            if metadata.get(needed) in (None, ""):
+                raise RunError(f"{path}: configs.{task}.metadata.{needed} is missing; not a comic_emotion run "
+                               "that resolved its data")
+        tasks[task] = TaskResult(task, str(metadata["version"]), dict(metadata), task_metrics(path, task, entry))
+    if not tasks:
+        raise RunError(f"{path}: no comic_emotion subtask with results (tasks: {', '.join(sorted(results))})")
+    run = Run(path, str(config.get("model") or "unknown"), str(args), raw.get("lmms_eval_version"),
+              str(raw.get("date") or ""), tasks, raw)
+    _attach_logs(run, sample_logs)
+    return run
+
+
+def _attach_logs(run: Run, sample_logs: Sequence[str | os.PathLike[str]] | bool) -> None:
+    if sample_logs is False:
+        return
+    if sample_logs is True:
+        prefix = run.path.name[: -len("results.json")] if run.path.name.endswith("_results.json") else None
+        logs = {t: run.path.parent / f"{prefix}samples_{t}.jsonl" for t in run.tasks} if prefix else {}
+        logs = {t: p for t, p in logs.items() if p.is_file()}
+    else:
+        logs = {}
+        for log in map(Path, sample_logs):
+            task = log.name.rsplit("_samples_", 1)[-1].removesuffix(".jsonl") if "_samples_" in log.name else None
+            if task not in run.tasks:
+                raise RunError(f"{log}: not a sample log of a task in {run.path} "
+                               f"(expected <date>_samples_<task>.jsonl with task in {', '.join(run.tasks)})")
+            logs[task] = log
+    for task, log in logs.items():
+        result = run.tasks[task]
+        metric = next((m for m in ("macro_f1", "accuracy") if m in result.metrics), next(iter(result.metrics)))
+        result.rows, result.answers = _read_log(run.path, log, task, metric)
+        _check_log_matches(run.path, log, result, metric)
+
+
+def _check_log_matches(path: Path, log: Path, result: TaskResult, metric: str) -> None:
+    from comic_emotion.metrics.scoring import aggregate
+
+    stated = result.metrics.get(metric)
+    try:
+        recomputed = aggregate(metric, result.rows)
+    except ValueError as exc:
+        raise RunError(f"{log}: rows cannot be scored ({exc})") from None
+    if (stated is None) != (recomputed is None) or (stated is not None and abs(stated - recomputed) > 1e-9):
+        raise RunError(f"{log}: {metric} recomputed from the sample log is {recomputed!r}, but {path} says "
+                       f"{stated!r}; the log belongs to another run")
