@@ -173,22 +173,20 @@ def weighted_auc(y_true: np.ndarray, scores: np.ndarray, weights: np.ndarray) ->
     weighted counts of positives and negatives per distinct score, so a bootstrap resample (integer
     weights) needs no re-sorting. ``None`` for a class whose gold column has a single value.
     """
-    from scipy import sparse
-
     weights = np.atleast_2d(np.asarray(weights, dtype=float))
-    n = y_true.shape[0]
     out: list[np.ndarray | None] = []
     for j in range(y_true.shape[1]):
         pos = y_true[:, j]
         if pos.all() or not pos.any():
             out.append(None)
             continue
-        # Weighted positives/negatives per distinct score: one sparse product for all resamples.
-        _, group = np.unique(scores[:, j], return_inverse=True)
-        n_groups = int(group.max()) + 1
-        member = sparse.csr_matrix((np.ones(n), (np.arange(n), group.ravel())), shape=(n, n_groups))
-        p = np.asarray((member.multiply(pos[:, None]).T @ weights.T).T)
-        neg = np.asarray((member.multiply(~pos[:, None]).T @ weights.T).T)
+        order = np.argsort(scores[:, j], kind="stable")
+        sorted_scores = scores[order, j]
+        starts = np.flatnonzero(np.r_[True, sorted_scores[1:] != sorted_scores[:-1]])
+        w = weights[:, order]
+        both = np.add.reduceat(w, starts, axis=1)
+        p = np.add.reduceat(w * pos[order], starts, axis=1)
+        neg = both - p
         below = np.cumsum(neg, axis=1) - neg
         total = p.sum(1) * neg.sum(1)
         with np.errstate(divide="ignore", invalid="ignore"):

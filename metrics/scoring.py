@@ -12,6 +12,7 @@ value ``None``: JSON ``null`` in the results file and ``N/A`` in lmms-eval's tab
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
@@ -152,7 +153,8 @@ def _intervals(prepared: Mapping[str, d.Prepared], *, seed: int, n_resamples: in
     metric is a function of sums and cheap to jackknife, percentile otherwise.
     """
     out: dict[str, Interval | None] = {name: None for name in prepared}
-    live = {name: p for name, p in prepared.items() if p.stats.shape[0] >= 2 and n_resamples >= 1}
+    live = {name: p for name, p in prepared.items() if p.stats.shape[0] >= 2 and n_resamples >= 1
+            and "ci" not in (p.signature or {})}
     if not live:
         return out
     n = next(iter(live.values())).stats.shape[0]
@@ -162,10 +164,19 @@ def _intervals(prepared: Mapping[str, d.Prepared], *, seed: int, n_resamples: in
             subset = {k: p for k, p in live.items() if p.stats.shape[0] == size}
             out.update(_intervals(subset, seed=seed, n_resamples=n_resamples))
         return out
+    # Many metrics share one statistics matrix (all P/R/F1 variants use the same counts): multiply once.
+    shared: dict[tuple, np.ndarray] = {}
+    key_of = {}
+    for name, p in live.items():
+        if p.from_sums is not None:
+            key = (p.stats.shape, hashlib.sha1(np.ascontiguousarray(p.stats).tobytes()).hexdigest())
+            shared.setdefault(key, p.stats)
+            key_of[name] = key
     chunks: dict[str, list[np.ndarray]] = {name: [] for name in live}
     for weights in weight_chunks(n, n_resamples=n_resamples, seed=seed):
+        sums = {key: weights @ stats for key, stats in shared.items()}
         for name, p in live.items():
-            chunks[name].append(p.from_sums(weights @ p.stats) if p.from_sums is not None else p.from_weights(weights))
+            chunks[name].append(p.from_sums(sums[key_of[name]]) if p.from_sums is not None else p.from_weights(weights))
     for name, p in live.items():
         resampled = np.concatenate(chunks[name])
         if p.from_sums is not None and p.bca:
@@ -224,10 +235,11 @@ def _per_class(rows: Sequence[Mapping[str, Any]], labels: tuple[str, ...]) -> di
     for j, label in enumerate(labels):
         f1 = d.per_class_f1(rows, labels, j)
         out[f"f1/{label}"] = d.Prepared(f1.stats, f1.from_sums, signature={"average": "binary"})
-        single = y_true[:, j].all() or not y_true[:, j].any()
-        out[f"roc_auc/{label}"] = None if single else d.Prepared(
-            np.zeros((len(rows), 0)), signature=sig,
-            from_weights=lambda w, j=j: cls.weighted_auc(y_true[:, j:j + 1], scores[:, j:j + 1], w)[0])
+    # Per-label AUC without a CI: its bootstrap would repeat the one of roc_auc_macro, the headline.
+    for label, auc in zip(labels, cls.roc_auc_per_class(y_true, scores)):
+        out[f"roc_auc/{label}"] = None if auc is None else d.Prepared(
+            np.zeros((len(rows), 0)), signature={**sig, "ci": "not computed (see roc_auc_macro)"},
+            from_weights=lambda w, v=auc: np.full(w.shape[0], v))
     return out
 
 
