@@ -233,7 +233,7 @@ def test_ranking_ties_within_ci_overlap():
 def test_cli_add_and_render_exit_codes(tmp_path):
     run = write_run(tmp_path / "a")
     board = tmp_path / "board.json"
-    cli = [sys.executable, "-m", "comic_emotion.cli.main", "leaderboard"]
+    cli = [str(Path(sys.executable).parent / "comic-emotion"), "leaderboard"]
     refused = subprocess.run([*cli, "add", str(run), "--board", str(board)], capture_output=True, text=True)
     assert refused.returncode == 1 and "--allow-demo" in refused.stderr and not board.exists()
     assert len(refused.stderr.strip().splitlines()) == 1
