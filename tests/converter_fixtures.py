@@ -7,6 +7,7 @@ the conversion field by field. ``write_emorecom_release`` also scales to the 100
 
 from __future__ import annotations
 
+import ast
 import io
 import json
 import random
@@ -79,6 +80,7 @@ def write_emocomics35_csv(path: Path) -> list[dict]:
          "utterances": ["HOW'S IT GOING?", "HEY."], "speakers": ["ID-1 ", "Tom "],
          "emotions": ["['Surprise', 'Joy']", "[Neutral]"], "panels": [1, 1], "balloons": [1, 2]},
     ]
+    path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["", "SourceFile", "Page", "PageUtterances", "PageSpeakers", "PageEmotions", "PagePanels",
@@ -112,3 +114,69 @@ def write_openmantra(root: Path, *, images: bool = True) -> list[dict]:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(jpeg(60, 80))
     return books
+
+
+def write_emoart_release(root: Path, *, images: bool = True) -> list[dict]:
+    """EmoArt-5k: ``Images/annotation_5k.json`` with Windows-separated ``image_path`` and a style
+    name with spaces, plus the style folders of images."""
+    items = [
+        {"request_id": "Shin-hanga_request-93", "image_path": "Images\\Shin-hanga\\0043826_Kawase.jpg",
+         "description": {"first_section": {"description": "A snowy bridge at dusk."},
+                         "second_section": {"visual_attributes": {"brushstroke": "fine", "color": "blue"},
+                                            "emotional_impact": "The hush of snow evokes calm."},
+                         "third_section": {"dominant_emotion": "Calm", "emotional_valence": "Positive",
+                                           "emotional_arousal_level": "Low", "healing_effects": ["Relieve Stress"]}}},
+        {"request_id": "Mannerism (Late Renaissance)_request-7",
+         "image_path": "Images\\Mannerism (Late Renaissance)\\0006448_Bronzino-Portrait'Medici.jpg",
+         "description": {"first_section": {"description": "A tense portrait."},
+                         "second_section": {"visual_attributes": {}, "emotional_impact": "Sharp contrasts alarm."},
+                         "third_section": {"dominant_emotion": "Alarmed", "emotional_valence": "Negative",
+                                           "emotional_arousal_level": "High", "healing_effects": []}}},
+    ]
+    (root / "Images").mkdir(parents=True, exist_ok=True)
+    (root / "Images" / "annotation_5k.json").write_text(json.dumps(items, indent=2), encoding="utf-8")
+    if images:
+        for k, item in enumerate(items):
+            target = root.joinpath(*item["image_path"].split("\\"))
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(jpeg(50 + k, 40))
+    return items
+
+
+def write_artemis_release(root: Path, *, images: bool = True) -> list[tuple[str, ...]]:
+    """ArtEmis: ``artemis_dataset_release_v0.csv`` (rows of one painting not adjacent) and
+    ``<art_style>/<painting>.jpg`` WikiArt images."""
+    import csv
+
+    rows = [
+        ("Impressionism", "claude-monet_water-lilies", "contentment", "The soft colours feel peaceful.", "10"),
+        ("Baroque", "caravaggio_judith", "disgust", "Blood everywhere, gross.", "5"),
+        ("Impressionism", "claude-monet_water-lilies", "awe", "So vast and dreamy", "10"),
+        ("Impressionism", "claude-monet_water-lilies", "contentment", "calm water, calm mind", "10"),
+        ("Baroque", "caravaggio_judith", "fear", "The old woman's stare, \"scary\"", "5"),
+    ]
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / "artemis_dataset_release_v0.csv", "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["art_style", "painting", "emotion", "utterance", "repetition"])
+        writer.writerows(rows)
+    if images:
+        for style, painting in {(r[0], r[1]) for r in rows}:
+            (root / "wikiart" / style).mkdir(parents=True, exist_ok=True)
+            (root / "wikiart" / style / f"{painting}.jpg").write_bytes(jpeg(64, 48))
+    return rows
+
+
+def write_seed_jsonl(path: Path, pages: list[dict]) -> None:
+    """The seed project's chat format for EmoComics35 pages: numbered utterances in the prompt,
+    a Python-literal target (single quotes), the authors' image path."""
+    with open(path, "w", encoding="utf-8") as handle:
+        for p in pages:
+            numbered = "\n".join(f"{i + 1:2d}. {u.strip()}" for i, u in enumerate(p["utterances"]))
+            labels = [["Neutral"] if e == "[Neutral]" else ast.literal_eval(e) for e in p["emotions"]]
+            line = {"messages": [{"content": "<image>Multimodal Comic Book Emotion Analysis\n    Here are the "
+                                  f"utterances on the comic page that you will classify:\n{numbered}", "role": "user"},
+                                 {"content": repr({"emotions": labels}), "role": "assistant"}],
+                    "images": [f"/Utilisateurs/x/EmoComicsFiles/images/{int(p['file']):06d}/images/"
+                               f"page{p['page']:05d}.jpg"]}
+            handle.write(json.dumps(line, ensure_ascii=False) + "\n")
