@@ -104,6 +104,9 @@ def open_release(source: str | os.PathLike[str]) -> Iterator[Path]:
     tmp = Path(tempfile.mkdtemp(prefix="comic-emotion-release-"))
     try:
         extract_archive(path, tmp)
-        yield tmp
+        entries = list(tmp.iterdir())
+        # An archive of one top-level folder reads as that folder, so that records' image paths (and
+        # hence the data hash) are the same whether the user passes the archive or its unpacked copy.
+        yield entries[0] if len(entries) == 1 and entries[0].is_dir() else tmp
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

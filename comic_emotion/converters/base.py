@@ -95,8 +95,8 @@ class Release:
         return found[0]
 
     def use(self, path: Path) -> None:
-        """Record ``path`` as a source file of the manifest."""
-        self.used[self.relative(path)] = path
+        """Record ``path`` as a source file of the manifest, under its (official) file name."""
+        self.used[path.name] = path
 
     def relative(self, path: Path) -> str:
         """``path`` relative to the release root, POSIX style (stable across machines)."""
