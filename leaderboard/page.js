@@ -2,7 +2,12 @@
 (function () {
   "use strict";
   var data = JSON.parse(document.getElementById("board-data").textContent);
-  var taskNames = Object.keys(data.tasks).sort();
+  // Domains in the README's order (comic, manga, art), then by task name.
+  var taskNames = Object.keys(data.tasks).sort(function (a, b) {
+    var da = data.domain_order.indexOf(data.tasks[a].domain), db = data.domain_order.indexOf(data.tasks[b].domain);
+    da = da < 0 ? 99 : da; db = db < 0 ? 99 : db;
+    return da !== db ? da - db : a.localeCompare(b);
+  });
   var metricKeys = Object.keys(data.metrics).sort();
   var state = { metric: pickDefaultMetric(), sortKey: "rank", descending: false };
 
@@ -70,7 +75,10 @@
       if (na || nb) { return na === nb ? a - b : (na ? 1 : -1); }  // missing values always last
       var cmp = col.text ? String(va).localeCompare(String(vb)) : va - vb;
       if (state.descending) { cmp = -cmp; }
-      return cmp !== 0 ? cmp : a - b;
+      if (cmp !== 0) { return cmp; }
+      // Equal (e.g. tied ranks): higher overall score first, then board order.
+      var oa = data.entries[a].overall.value, ob = data.entries[b].overall.value;
+      return oa !== ob && oa !== null && ob !== null ? ob - oa : a - b;
     });
     return idx;
   }
@@ -97,7 +105,7 @@
       var tr = el("tr", { "data-key": e.key });
       tr.appendChild(el("td", { "class": "num" }, [r.rank === null ? "–" : String(r.rank)].concat(
         r.tied ? [el("span", { "class": "tie", title: "tied: CI overlaps" }, [" ="])] : [])));
-      var modelCell = el("td", {}, [el("span", { "class": "model" }, [e.model]), el("span", { "class": "ckpt" }, [e.checkpoint])]);
+      var modelCell = el("td", {}, [el("span", { "class": "model" }, [e.model]), el("span", { "class": "ckpt" }, [e.checkpoint === "-" ? "default model_args" : e.checkpoint])]);
       if (e.stage) { modelCell.appendChild(el("span", { "class": "badge" }, ["stage " + e.stage.index + ": " + e.stage.name])); }
       if (data.viewers[e.key]) { modelCell.appendChild(el("a", { href: data.viewers[e.key] }, ["samples →"])); }
       tr.appendChild(modelCell);

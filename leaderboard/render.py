@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from comic_emotion.leaderboard.board import BoardError, read_board
-from comic_emotion.leaderboard.ranking import metric_meta, rank_with_ties
+from comic_emotion.leaderboard.ranking import OVERALL_DOMAINS, metric_meta, rank_with_ties
 
 THUMBNAIL_PX = 96
 MAX_VIEWER_SAMPLES = 2000
@@ -73,6 +73,7 @@ def page_data(board: Mapping[str, Any], *, viewers: Mapping[str, str] | None = N
             scores = [e["tasks"].get(task, {}).get("metrics", {}).get(metric, {"value": None}) for e in entries]
             ranks[f"{task}/{metric}"] = rank_with_ties(scores, lower_is_better=metas[metric]["lower_is_better"])
     return {"data": board["data"], "schema_version": board["schema_version"], "tasks": tasks, "metrics": metas,
+            "domain_order": list(OVERALL_DOMAINS),
             "entries": entries, "ranks": ranks, "stages": _stage_deltas(entries, tasks),
             "viewers": dict(viewers or {})}
 
