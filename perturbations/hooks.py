@@ -5,8 +5,8 @@ names no perturbation. :class:`RobustComicEmotionTask` subclasses the lead's
 :class:`comic_emotion.tasks.hooks.ComicEmotionTask` and wraps its ``doc_to_text``, ``doc_to_visual`` and
 ``process_results`` so that the prompt, the image and the scoring all see the perturbed doc; the prompt
 and scoring hooks themselves are reused, not copied. A doc is perturbed on first use and its record
-cached by id (records are small); the image of an image perturbation is recomputed when the model asks
-for it (same rng, same pixels) rather than cached, so memory stays that of the clean run.
+cached by id (records are small, and computed without the pixels); the image of an image perturbation is
+computed when the model asks for it and not cached, so memory stays that of the clean run.
 
 Every variant also reports ``perturbation_changed`` (mean = coverage), per sample in the log.
 """
@@ -44,12 +44,10 @@ class RobustComicEmotionTask(ComicEmotionTask):
         """The perturbed record of ``doc`` (computed once per id)."""
         key = doc["id"]
         if key not in self._records:
-            self._records[key] = self._item(doc).record
+            # Without pixels: lmms-eval builds prompts from image-less docs, and a perturbation's record
+            # does not depend on the pixels (tests/test_perturbations.py checks this).
+            self._records[key] = self.perturbation(Item(record_of(doc), None)).record
         return self._records[key]
-
-    def _item(self, doc: dict) -> Item:
-        image = doc.get("image") if self.perturbation.family in IMAGE_FAMILIES else None
-        return self.perturbation(Item(record_of(doc), image))
 
     def _doc(self, doc: dict) -> dict:
         if self.perturbation is None:
@@ -62,7 +60,7 @@ class RobustComicEmotionTask(ComicEmotionTask):
     def doc_to_visual(self, doc: dict) -> Any:
         if self.perturbation is None or self.perturbation.family not in IMAGE_FAMILIES or doc.get("image") is None:
             return super().doc_to_visual(doc)
-        return super().doc_to_visual({**doc, "image": self._item(doc).image})
+        return super().doc_to_visual({**doc, "image": self.perturbation(Item(record_of(doc), doc["image"])).image})
 
     def process_results(self, doc: dict, results: Any, full_docs: Any = None) -> dict:
         perturbed = self._doc(doc)

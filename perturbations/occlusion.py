@@ -50,9 +50,13 @@ class PatchOcclusion(Perturbation):
 
     def apply(self, item: Item, rng: random.Random) -> Item:
         record = dict(item.record)
-        if item.image is None:
+        # The size comes from the record when the pixels are not passed (lmms-eval builds prompts from docs
+        # without images), so the record and its coverage flag are the same with or without them.
+        size = item.image.size if item.image is not None else \
+            (record["image"]["width"], record["image"]["height"]) if record.get("image") else None
+        if size is None:
             return self._result(record, None, changed=False, skipped="no image")
-        width, height = item.image.size
+        width, height = size
         cells = sorted(rng.sample(range(GRID * GRID), round(self.AREA[self.severity - 1] * GRID * GRID)))
         xs = [round(i * width / GRID) for i in range(GRID + 1)]
         ys = [round(i * height / GRID) for i in range(GRID + 1)]
@@ -66,7 +70,10 @@ class PatchOcclusion(Perturbation):
                 boxes.append((xs[col0], ys[row], xs[col1 + 1] - xs[col0], ys[row + 1] - ys[row]))
                 start = i + 1
         area = sum(w * h for _, _, w, h in boxes) / (width * height)
-        return self._result(record, _fill_boxes(item.image, boxes), changed=bool(boxes),
+        if record.get("image"):
+            record["image"] = {**record["image"], "sha256": None}  # the pixels no longer match the source file
+        image = None if item.image is None else _fill_boxes(item.image, boxes)
+        return self._result(record, image, changed=bool(boxes),
                             occluded_fraction=round(area, 6), cells=len(cells))
 
 
@@ -93,7 +100,7 @@ class _BoxOcclusion(Perturbation):
             return self._result(record, item.image, changed=False, boxes=len(candidates), masked=[])
         masked = [candidates[i] for i in chosen]
         image = None if item.image is None else _fill_boxes(item.image, [box for _, box in masked])
-        if image is not None and isinstance(record.get("image"), dict):
+        if record.get("image"):
             record["image"] = {**record["image"], "sha256": None}  # the pixels no longer match the source file
         self._after_mask(record, [index for index, _ in masked])
         return self._result(record, image, changed=True, boxes=len(candidates),

@@ -79,6 +79,9 @@ def plot(report: dict[str, Any], path: str | Path) -> None:
         axis.set_xlabel("severity (0 = clean)")
         axis.set_ylabel(report["metric"])
         axis.set_xticks(range(6))
+        values = [group["clean_score"], *(c["score"] for c in group["cells"])]
+        if all(v is None or 0 <= v <= 1 for v in values):
+            axis.set_ylim(0, 1)  # a fixed scale, so a flat curve looks flat and panels compare
         axis.grid(alpha=0.3)
         axis.legend(fontsize=7)
     figure.tight_layout()

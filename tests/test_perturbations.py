@@ -115,6 +115,16 @@ def test_input_is_never_mutated_and_output_is_canonical(name):
     assert stamp["changed"] is True
 
 
+@pytest.mark.parametrize("name", ALL)
+def test_record_does_not_depend_on_whether_pixels_are_passed(name):
+    # lmms-eval builds prompts from docs without images; the prompt must match what the pixels show.
+    for i in range(4):
+        item = make_item(i)
+        with_pixels = get_perturbation(name, 3, seed=1)(item)
+        without = get_perturbation(name, 3, seed=1)(Item(item.record, None))
+        assert with_pixels.record == without.record and without.image is None
+
+
 def test_ocr_noise_leaves_global_random_states_alone():
     random.seed(123)
     np.random.seed(123)
