@@ -51,10 +51,14 @@ class CpuBaseline(lmms):
     def world_size(self) -> int:
         return self._world_size
 
+    def doc_of(self, request: Instance) -> dict[str, Any]:
+        """The lmms-eval document (``sample`` JSON text and decoded ``image``) behind a request."""
+        _context, _gen_kwargs, _doc_to_visual, doc_id, task, split = request.args
+        return self.task_dict[task][split][doc_id]
+
     def record_of(self, request: Instance) -> dict[str, Any]:
         """The canonical record behind a ``generate_until`` request."""
-        _context, _gen_kwargs, _doc_to_visual, doc_id, task, split = request.args
-        return json.loads(self.task_dict[task][split][doc_id]["sample"])
+        return json.loads(self.doc_of(request)["sample"])
 
     def predict(self, record: Mapping[str, Any]) -> dict[str, Any]:
         """The structured prediction for one record (subclasses implement it)."""
