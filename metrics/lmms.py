@@ -1,0 +1,101 @@
+"""The metric keys of the comic_emotion lmms-eval tasks and their aggregation functions.
+
+lmms-eval aggregates each metric key separately, over what ``process_results`` returned for that
+key, and computes ``<metric>_stderr`` only for its built-in aggregations. So:
+
+- every metric listed in :data:`TASK_METRICS` is one key; the 95 % bootstrap interval of a headline
+  metric is two more keys, ``<metric>_ci_low`` and ``<metric>_ci_high`` (plain numbers: the results
+  JSON stays numeric and lmms-eval's table shows them as rows of their own);
+- :func:`results_for` stores the full sample row under the first key (the sample log keeps
+  everything) and, under every other key, only the fields its metric reads, so the log grows by a
+  few hundred bytes per key rather than a full row;
+- ``aggregate_<key>`` functions (generated below) are what the task YAML names with ``!function``.
+
+Undefined metrics aggregate to ``None`` (``null`` in JSON, ``N/A`` in the table).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Mapping
+
+from comic_emotion.metrics.scoring import METRICS, aggregate
+
+# The headline metrics of the tasks, in table order; each gets a CI.
+CI_METRICS: tuple[str, ...] = (
+    "macro_f1", "accuracy", "roc_auc_macro", "intensity_mae", "intensity_ccc", "attribution_micro_f1", "bleu",
+    "rougeL", "ece",
+)
+TASK_METRICS: tuple[str, ...] = CI_METRICS + (
+    "micro_f1", "weighted_f1", "macro_f1_strict", "exact_match", "hamming_loss", "auc_fallback_rate",
+    "intensity_rmse", "intensity_spearman", "intensity_coverage", "valence_ccc", "arousal_ccc",
+    "attribution_macro_f1", "speaker_accuracy", "rouge1", "rouge2", "brier",
+    "parse_failure_rate", "strict_parse_rate", "off_taxonomy_rate",
+)
+
+_BASE = ("id", "label_set")
+_FIELDS: Mapping[str, tuple[str, ...]] = {
+    "classification": ("gold", "pred", "parse_status", "scores", "score_source"),
+    "parsing": ("parse_status", "off_taxonomy"),
+    "attribution": ("attr_annotated", "attr_gold", "attr_pred", "speaker_gold", "speaker_pred"),
+    "calibration": ("gold", "confidences"),
+    "explanation": ("explanation_refs", "bleu_tokenizer", "bleu_stats", "rouge"),
+}
+
+
+def _base(key: str) -> str:
+    for suffix in ("_ci_low", "_ci_high"):
+        if key.endswith(suffix):
+            return key[: -len(suffix)]
+    return key
+
+
+def metric_keys() -> tuple[str, ...]:
+    """Every key of the task's ``metric_list``, in order."""
+    return TASK_METRICS + tuple(f"{m}{s}" for m in CI_METRICS for s in ("_ci_low", "_ci_high"))
+
+
+def higher_is_better(key: str) -> bool:
+    return METRICS[_base(key)].higher_is_better
+
+
+def fields_for(key: str) -> tuple[str, ...]:
+    """The row fields the metric behind ``key`` reads."""
+    metric = _base(key)
+    group = METRICS[metric].group
+    if group == "dimensions":
+        dim = metric.split("_")[0]
+        return _BASE + (f"{dim}_gold", f"{dim}_pred")
+    return _BASE + _FIELDS[group]
+
+
+def results_for(row: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """``process_results`` output: the full row under the first key, projections under the others."""
+    keys = metric_keys()
+    out = {keys[0]: dict(row)}
+    for key in keys[1:]:
+        out[key] = {field: row[field] for field in fields_for(key)}
+    return out
+
+
+def _aggregator(key: str) -> Callable[[list[dict]], float | None]:
+    def aggregate_key(rows: list[dict]) -> float | None:
+        return aggregate(key, rows)
+
+    aggregate_key.__name__ = aggregate_key.__qualname__ = f"aggregate_{key}"
+    aggregate_key.__doc__ = f"lmms-eval aggregation of ``{key}``: {METRICS[_base(key)].description}."
+    return aggregate_key
+
+
+AGGREGATORS: dict[str, Callable[[list[dict]], float | None]] = {f"aggregate_{k}": _aggregator(k) for k in metric_keys()}
+globals().update(AGGREGATORS)
+__all__ = ["CI_METRICS", "TASK_METRICS", "metric_keys", "results_for", "fields_for", "higher_is_better",
+           "metric_list_yaml", *AGGREGATORS]
+
+
+def metric_list_yaml() -> str:
+    """The ``metric_list`` block of the task template, generated from :func:`metric_keys`."""
+    lines = ["metric_list:"]
+    for key in metric_keys():
+        lines += [f"  - metric: {key}", f"    aggregation: !function utils.aggregate_{key}",
+                  f"    higher_is_better: {'true' if higher_is_better(key) else 'false'}"]
+    return "\n".join(lines) + "\n"

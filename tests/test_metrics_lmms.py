@@ -1,0 +1,53 @@
+"""The lmms-eval metric wiring: projected rows aggregate exactly like full rows; every key has an aggregator."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from comic_emotion.metrics import lmms
+from comic_emotion.metrics.scoring import METRICS, aggregate, sample_row
+from test_metrics_scoring import perfect_answer, random_records
+
+
+@pytest.fixture(scope="module")
+def rows():
+    recs = random_records(60, seed=4)
+    return [sample_row(r, perfect_answer(r) if i % 3 else "sad, not sure", label_set="emorecom")
+            for i, r in enumerate(recs)]
+
+
+def test_projected_rows_aggregate_like_full_rows(rows):
+    per_key = [lmms.results_for(row) for row in rows]
+    for key in lmms.metric_keys():
+        items = [results[key] for results in per_key]
+        got = getattr(lmms, f"aggregate_{key}")(items)
+        want = aggregate(key, rows)
+        assert (got is None and want is None) or got == pytest.approx(want, abs=1e-12), key
+
+
+def test_first_key_keeps_the_full_row_and_results_are_json(rows):
+    results = lmms.results_for(rows[0])
+    assert results[lmms.metric_keys()[0]] == rows[0]
+    json.dumps(results, allow_nan=False)
+    naive = len(lmms.metric_keys()) * len(json.dumps(rows[0]))  # the full row under every key
+    assert len(json.dumps(results)) < naive / 2
+
+
+def test_every_key_is_known_with_a_direction():
+    for key in lmms.metric_keys():
+        base = key.replace("_ci_low", "").replace("_ci_high", "")
+        assert base in METRICS
+        assert lmms.higher_is_better(key) == METRICS[base].higher_is_better
+        assert callable(getattr(lmms, f"aggregate_{key}"))
+
+
+def test_ci_keys_bracket_the_value(rows):
+    for metric in lmms.CI_METRICS:
+        value = aggregate(metric, rows)
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            continue
+        low, high = aggregate(f"{metric}_ci_low", rows), aggregate(f"{metric}_ci_high", rows)
+        assert low <= value + 1e-12 and value <= high + 1e-12, metric
