@@ -180,3 +180,38 @@ def write_seed_jsonl(path: Path, pages: list[dict]) -> None:
                     "images": [f"/Utilisateurs/x/EmoComicsFiles/images/{int(p['file']):06d}/images/"
                                f"page{p['page']:05d}.jpg"]}
             handle.write(json.dumps(line, ensure_ascii=False) + "\n")
+
+
+def write_manga109(root: Path) -> None:
+    """Manga109Dialog XML (tab-indented, ``<speaker_to_text>``, page index from 0, a title with an
+    apostrophe, one text linked to two speakers, one link through a face id), the user's Manga109
+    base annotations, MangaUB's subset keys and KangaiSet's annotation CSV with a face crop."""
+    title = "That'sIzumiko"
+    (root / "Manga109Dialog").mkdir(parents=True, exist_ok=True)
+    (root / "Manga109Dialog" / f"{title}.xml").write_text(
+        '<?xml version="1.0" ?>\n<book title="That\'sIzumiko">\n\t<pages>\n'
+        '\t\t<page index="0" width="1654" height="1170"/>\n'
+        '\t\t<page index="1" width="1654" height="1170">\n'
+        '\t\t\t<speaker_to_text id="20000001" text_id="0000000a" speaker_id="00000002"/>\n'
+        '\t\t\t<speaker_to_text id="20000002" text_id="0000000a" speaker_id="0000000f"/>\n'
+        '\t\t\t<speaker_to_text id="20000003" text_id="0000000b" speaker_id="00000003"/>\n'
+        '\t\t</page>\n\t</pages>\n</book>\n', encoding="utf-8")
+    (root / "Manga109" / "annotations").mkdir(parents=True, exist_ok=True)
+    (root / "Manga109" / "annotations" / f"{title}.xml").write_text(
+        '<?xml version="1.0" encoding="utf-8"?>\n<book title="That\'sIzumiko">\n<characters>\n'
+        '<character id="00000002" name="泉子"/>\n<character id="00000003" name="先生"/>\n</characters>\n<pages>\n'
+        '<page index="0" width="1654" height="1170"/>\n<page index="1" width="1654" height="1170">\n'
+        '<face id="0000000f" xmin="1" ymin="1" xmax="9" ymax="9" character="00000003"/>\n'
+        '<text id="0000000a" xmin="10" ymin="20" xmax="60" ymax="120">おはよう！</text>\n'
+        '<text id="0000000b" xmin="100" ymin="20" xmax="150" ymax="90">…</text>\n'
+        '</page>\n</pages>\n</book>\n', encoding="utf-8")
+    (root / "kangaiset_subset_keys.csv").write_text("kangaiset_key,intensity\n4078,high\n4201,low\n")
+    (root / "kangaiset").mkdir(exist_ok=True)
+    (root / "kangaiset" / "kangaiset_annotation_short.csv").write_text(
+        ",manga_name,emotion_str,face_character_id,face_id,body_id,frame_id,book_genre\n"
+        "17,ARMS,anger,00000002,00000010,00000011,00000004,battle\n"
+        "4078,ARMS,happiness,00000002,0000001a,0000001b,00000004,battle\n"
+        "4201,LoveHina_vol01,surprise,00000005,0000002a,,00000009,romantic_comedy\n")
+    crop = root / "kangaiset" / "images" / "face" / "all" / "happiness"
+    crop.mkdir(parents=True)
+    (crop / "battle_ARMS_00000002_0000001a.png").write_bytes(jpeg(20, 24))

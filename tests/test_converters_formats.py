@@ -169,3 +169,40 @@ def test_prepare_is_idempotent_and_a_changed_source_changes_the_hash(tmp_path):
     changed = _prepare("emorecom", tmp_path / "rel", tmp_path / "data")
     assert data_hash(changed) != data_hash(first)
     assert changed["splits"]["train"]["sha256"] != first["splits"]["train"]["sha256"]
+
+
+def test_manga109_emotion_joins_mangaub_keys_to_kangaiset(tmp_path):
+    from converter_fixtures import write_manga109
+
+    write_manga109(tmp_path / "m")
+    manifest = _prepare("manga109-emotion", tmp_path / "m", tmp_path / "data")
+    assert {s["name"] for s in manifest["sources"]} == {"kangaiset_subset_keys.csv", "kangaiset_annotation_short.csv"}
+    happy, surprised = _records(tmp_path / "data", "manga109-emotion", "test")
+    assert (happy["id"], happy["emotions"], happy["intensity"]) == ("kangaiset-4078", ["Happiness"], 0.75)
+    assert happy["characters"] == [{"actor_id": "00000002", "emotions": ["Happiness"], "intensity": 0.75}]
+    assert happy["image"]["width"] == 20 and surprised["image"] is None
+    assert (surprised["intensity"], surprised["meta"]["body_id"]) == (0.25, None)
+
+
+def test_manga109_dialog_links_texts_to_speakers(tmp_path):
+    from converter_fixtures import write_manga109
+
+    write_manga109(tmp_path / "m")
+    _prepare("manga109-dialog", tmp_path / "m", tmp_path / "data")
+    (page,) = _records(tmp_path / "data", "manga109-dialog", "test")
+    assert page["id"] == "manga109-That'sIzumiko-p001"
+    assert page["text_regions"][0] == {"id": "0000000a", "bbox": [10, 20, 50, 100], "text": "おはよう！", "lang": "ja",
+                                       "speaker": "00000002"}
+    assert page["meta"]["speaker_links"] == {"0000000a": ["00000002", "00000003"], "0000000b": ["00000003"]}
+    assert page["characters"] == [{"actor_id": "00000002", "name": "泉子"}, {"actor_id": "00000003", "name": "先生"}]
+
+
+def test_manga109_dialog_without_base_annotations_says_what_to_obtain(tmp_path):
+    import shutil
+
+    from converter_fixtures import write_manga109
+
+    write_manga109(tmp_path / "m")
+    shutil.rmtree(tmp_path / "m" / "Manga109")
+    with pytest.raises(ValueError, match=r"base annotations for \"That'sIzumiko\" .* are missing; Manga109 base"):
+        _prepare("manga109-dialog", tmp_path / "m", tmp_path / "data")

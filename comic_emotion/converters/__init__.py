@@ -18,11 +18,9 @@ MODULES: dict[str, str] = {
     "emocomics35": "emocomics35",
     "manga109-emotion": "manga109",
     "manga109-dialog": "manga109",
-    "mangavqa": "mangavqa",
     "openmantra": "openmantra",
     "emoart": "emoart",
     "artemis": "artemis",
-    "emid": "emid",
     "seed-jsonl": "seed_jsonl",
 }
 
