@@ -57,6 +57,7 @@ def _board(quick: bool, root: Path) -> dict:
 
 def _run_with_logs(directory: Path, *, samples: int, flip: float) -> Path:
     from comic_emotion.metrics.scoring import aggregate, sample_row
+
     from comic_emotion.taxonomy import label_set
 
     labels = label_set("demo")

@@ -15,10 +15,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from comic_emotion.leaderboard.ranking import OVERALL_DOMAINS, metric_meta, overall_score, task_score
 from comic_emotion.leaderboard.runs import Run, RunError, TaskResult, load_run
@@ -263,5 +264,13 @@ def add_results(board_path: str | os.PathLike[str], results_paths: Sequence[str 
     return outcome
 
 
-__all__ = ["SCHEMA_VERSION", "BoardError", "OVERALL_DOMAINS", "add_results", "board_schema", "build_entry",
-           "read_board", "validate_board"]
+__all__ = [
+    "OVERALL_DOMAINS",
+    "SCHEMA_VERSION",
+    "BoardError",
+    "add_results",
+    "board_schema",
+    "build_entry",
+    "read_board",
+    "validate_board",
+]

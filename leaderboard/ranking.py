@@ -15,8 +15,9 @@ differences shown are differences the data can tell apart. Without CIs only equa
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from comic_emotion.leaderboard.runs import TaskResult
@@ -52,7 +53,7 @@ def metric_meta(key: str) -> MetricMeta:
     return MetricMeta(key, name, not info.higher_is_better, info.group, info.description)
 
 
-def task_score(result: "TaskResult", metric: str) -> dict[str, Any]:
+def task_score(result: TaskResult, metric: str) -> dict[str, Any]:
     """``{"value", "ci"}`` of one metric: the results value, its CI from the results or the sample rows."""
     value = result.metrics.get(metric)
     low, high = result.metrics.get(f"{metric}_ci_low"), result.metrics.get(f"{metric}_ci_high")
@@ -66,9 +67,8 @@ def task_score(result: "TaskResult", metric: str) -> dict[str, Any]:
     return {"value": value, "ci": None}
 
 
-def _resampled(result: "TaskResult", metric: str, seed: int):
+def _resampled(result: TaskResult, metric: str, seed: int):
     import numpy as np
-
     from comic_emotion.metrics.bootstrap import resample_weights
     from comic_emotion.metrics.scoring import prepare
 
@@ -81,7 +81,7 @@ def _resampled(result: "TaskResult", metric: str, seed: int):
     return np.asarray(prepared.from_weights(weights), dtype=float)
 
 
-def overall_score(tasks: Mapping[str, "TaskResult"], headers: Mapping[str, Mapping[str, str]]) -> dict[str, Any]:
+def overall_score(tasks: Mapping[str, TaskResult], headers: Mapping[str, Mapping[str, str]]) -> dict[str, Any]:
     """The overall score (see the module docstring) of one run's clean tasks."""
     by_domain: dict[str, list[str]] = {}
     for name, header in sorted(headers.items()):

@@ -23,9 +23,10 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from comic_emotion.leaderboard.ranking import metric_meta
 from comic_emotion.leaderboard.runs import Run, RunError, TaskResult, load_run
@@ -135,7 +136,6 @@ def paired_test(metric: str, rows_a: list[dict], rows_b: list[dict]) -> tuple[fl
                                                                                 float | None, str]:
     """(CI low, CI high, p-value, test name) of candidate − baseline over aligned rows."""
     import numpy as np
-
     from comic_emotion.metrics.bootstrap import mcnemar_exact, percentile_interval, resample_weights
     from comic_emotion.metrics.scoring import prepare
 

@@ -13,9 +13,10 @@ import html
 import io
 import json
 import os
+from collections.abc import Mapping, Sequence
 from importlib import resources
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from comic_emotion.leaderboard.board import BoardError, read_board
 from comic_emotion.leaderboard.ranking import OVERALL_DOMAINS, metric_meta, rank_with_ties
@@ -68,7 +69,7 @@ def page_data(board: Mapping[str, Any], *, viewers: Mapping[str, str] | None = N
     metrics = sorted({m for e in entries for t in e["tasks"].values() for m in t["metrics"]})
     metas = {m: metric_meta(m).__dict__ for m in metrics}  # raises on a number without metadata
     ranks = {"overall": rank_with_ties([e["overall"] for e in entries])}
-    for task, header in tasks.items():
+    for task in tasks:
         for metric in metrics:
             scores = [e["tasks"].get(task, {}).get("metrics", {}).get(metric, {"value": None}) for e in entries]
             ranks[f"{task}/{metric}"] = rank_with_ties(scores, lower_is_better=metas[metric]["lower_is_better"])

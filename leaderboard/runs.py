@@ -16,9 +16,10 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 # Keys of a task entry that are not metrics; "<metric>_stderr,<filter>" is lmms-eval's own stderr.
 _NON_METRIC_KEYS = {"alias", "samples", "name", "sample_len", "sample_count"}
@@ -113,8 +114,13 @@ def _finite(path: Path, where: str, value: Any) -> float | None:
     return float(value)
 
 
-def task_metrics(path: Path, task: str, entry: Mapping[str, Any]) -> dict[str, float | None]:
-    """Metric values of one task entry (``"<metric>,none"`` keys), every one known to ``METRICS``."""
+def task_metrics(path: Path, task: str, entry: Mapping[str, Any], *, shown: bool = True) -> dict[str, float | None]:
+    """Metric values of one task entry (``"<metric>,none"`` keys).
+
+    ``shown``: the numbers go on a table, so every metric must be known to ``METRICS``; perturbed
+    variants (summarised by the robustness report, which also reads e.g. ``perturbation_changed``)
+    are not shown and skip that check.
+    """
     from comic_emotion.metrics.scoring import METRICS
 
     metrics: dict[str, float | None] = {}
@@ -123,7 +129,7 @@ def task_metrics(path: Path, task: str, entry: Mapping[str, Any]) -> dict[str, f
             continue
         name = key.split(",", 1)[0]
         base = next((name[: -len(s)] for s in CI_SUFFIXES if name.endswith(s)), name)
-        if base not in METRICS:
+        if shown and base not in METRICS:
             raise RunError(f"{path}: results.{task}.{key}: metric {base!r} has no metadata in "
                            "comic_emotion.metrics.scoring.METRICS; it cannot be shown")
         metrics[name] = _finite(path, f"results.{task}.{key}", value)
@@ -193,7 +199,9 @@ def load_run(path: str | os.PathLike[str], *, sample_logs: Sequence[str | os.Pat
             if metadata.get(needed) in (None, ""):
                 raise RunError(f"{path}: configs.{task}.metadata.{needed} is missing; not a comic_emotion run "
                                "that resolved its data")
-        tasks[task] = TaskResult(task, str(metadata["version"]), dict(metadata), task_metrics(path, task, entry))
+        shown = metadata.get("perturbation") is None
+        tasks[task] = TaskResult(task, str(metadata["version"]), dict(metadata),
+                                 task_metrics(path, task, entry, shown=shown))
     if not tasks:
         raise RunError(f"{path}: no comic_emotion subtask with results (tasks: {', '.join(sorted(results))})")
     run = Run(path, str(config.get("model") or "unknown"), str(args), raw.get("lmms_eval_version"),

@@ -15,11 +15,11 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from comic_emotion.leaderboard import add_results
 from comic_emotion.leaderboard.board import BoardError, read_board, validate_board
 from comic_emotion.leaderboard.ranking import rank_with_ties
 from comic_emotion.metrics.scoring import aggregate, sample_row
+
 from comic_emotion.taxonomy import label_set
 
 TASKS = {"comic_emotion_comic": "comic", "comic_emotion_manga": "manga", "comic_emotion_art": "art"}
@@ -234,14 +234,14 @@ def test_cli_add_and_render_exit_codes(tmp_path):
     run = write_run(tmp_path / "a")
     board = tmp_path / "board.json"
     cli = [str(Path(sys.executable).parent / "comic-emotion"), "leaderboard"]
-    refused = subprocess.run([*cli, "add", str(run), "--board", str(board)], capture_output=True, text=True)
+    refused = subprocess.run([*cli, "add", str(run), "--board", str(board)], capture_output=True, text=True, check=False)
     assert refused.returncode == 1 and "--allow-demo" in refused.stderr and not board.exists()
     assert len(refused.stderr.strip().splitlines()) == 1
-    ok = subprocess.run([*cli, "add", str(run), "--board", str(board), "--allow-demo"], capture_output=True, text=True)
+    ok = subprocess.run([*cli, "add", str(run), "--board", str(board), "--allow-demo"], capture_output=True, text=True, check=False)
     assert ok.returncode == 0, ok.stderr
     site = tmp_path / "site"
     shown = subprocess.run([*cli, "render", "--board", str(board), "--out", str(site), "--runs", str(run)],
-                           capture_output=True, text=True)
+                           capture_output=True, text=True, check=False)
     assert shown.returncode == 0, shown.stderr
     page = (site / "index.html").read_text()
     assert "http://" not in page.replace("http://www.w3.org", "") and "https://" not in page

@@ -13,10 +13,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-from test_leaderboard import write_run
-
 from comic_emotion.leaderboard import add_results, read_board, render
 from comic_emotion.leaderboard.render import page_data
+from test_leaderboard import write_run
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver") or ("/usr/bin/chromedriver" if Path("/usr/bin/chromedriver").exists() else None)

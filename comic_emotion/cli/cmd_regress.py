@@ -32,7 +32,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from comic_emotion.cli.main import CliError
-    from comic_emotion.leaderboard.regress import GateInputError, compare, load_thresholds, markdown_summary, to_json
+    from comic_emotion.leaderboard.regress import (
+        GateInputError,
+        compare,
+        load_thresholds,
+        markdown_summary,
+        to_json,
+    )
     from comic_emotion.storage import write_text_atomic
 
     try:
