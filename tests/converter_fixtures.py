@@ -89,8 +89,8 @@ def write_emocomics35_csv(path: Path) -> list[dict]:
             writer.writerow([i, f"QC copy - {p['file']} - {p['title']}.xlsx", p["page"], repr(p["utterances"]),
                              repr(p["speakers"]), repr(p["emotions"]), repr(p["panels"]), repr(p["balloons"]),
                              p["file"], p["split"], p["title"],
-                             f"/Utilisateurs/x/EmoComics35/raw_files/images/{int(p['file']):06d}/images/"
-                             f"page{p['page']:05d}.jpg"])
+                             (f"/Utilisateurs/x/EmoComics35/raw_files/images/{int(p['file']):06d}/images/"
+                              f"page{p['page']:05d}.jpg")])
     return pages
 
 
@@ -177,8 +177,8 @@ def write_seed_jsonl(path: Path, pages: list[dict]) -> None:
             line = {"messages": [{"content": "<image>Multimodal Comic Book Emotion Analysis\n    Here are the "
                                   f"utterances on the comic page that you will classify:\n{numbered}", "role": "user"},
                                  {"content": repr({"emotions": labels}), "role": "assistant"}],
-                    "images": [f"/Utilisateurs/x/EmoComicsFiles/images/{int(p['file']):06d}/images/"
-                               f"page{p['page']:05d}.jpg"]}
+                    "images": [(f"/Utilisateurs/x/EmoComicsFiles/images/{int(p['file']):06d}/images/"
+                                f"page{p['page']:05d}.jpg")]}
             handle.write(json.dumps(line, ensure_ascii=False) + "\n")
 
 

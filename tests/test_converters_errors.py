@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from converter_fixtures import write_emocomics35_csv, write_emorecom_release
 
 from comic_emotion.cli.main import main
 from comic_emotion.converters import get_converter
@@ -17,7 +18,6 @@ from comic_emotion.converters.archive import extract_archive
 from comic_emotion.converters.base import prepare
 from comic_emotion.converters.emorecom_submission import LABELS, mean_roc_auc, read_submission
 from comic_emotion.storage import read_manifest
-from converter_fixtures import write_emocomics35_csv, write_emorecom_release
 
 
 @pytest.fixture()
@@ -127,7 +127,7 @@ def test_prepare_from_a_tar_archive_equals_the_directory(tmp_path):
 
 
 def test_cli_list_says_real_or_demo(prepared, capsys):
-    _, data, manifest = prepared
+    _, data, _ = prepared
     assert main(["data", "list", "--data-root", str(data), "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     real = [r for r in rows if r["dataset"] == "emorecom"]
@@ -204,8 +204,7 @@ def test_tar_data_filter_is_used(tmp_path):
         info = tarfile.TarInfo("release/null")
         info.type = tarfile.CHRTYPE
         handle.addfile(info, io.BytesIO())
-    with pytest.raises(tarfile.TarError):
-        with tarfile.open(archive) as handle:
-            handle.extractall(tmp_path / "x", filter="data")
+    with pytest.raises(tarfile.TarError), tarfile.open(archive) as handle:
+        handle.extractall(tmp_path / "x", filter="data")
     with pytest.raises(ValueError, match="not a readable tar archive"):
         extract_archive(archive, tmp_path / "y")

@@ -7,15 +7,20 @@ import json
 from pathlib import Path
 
 import pytest
+from converter_fixtures import (
+    EMORECOM_LABELS,
+    write_artemis_release,
+    write_emoart_release,
+    write_emocomics35_csv,
+    write_emorecom_release,
+    write_openmantra,
+    write_seed_jsonl,
+)
 
 from comic_emotion.converters import get_converter
 from comic_emotion.converters.base import prepare
 from comic_emotion.schema import validate_samples
 from comic_emotion.storage import data_hash, load_split_dataset, read_manifest, read_records
-from converter_fixtures import (
-    EMORECOM_LABELS, write_artemis_release, write_emoart_release, write_emocomics35_csv, write_emorecom_release,
-    write_openmantra, write_seed_jsonl,
-)
 
 
 def _prepare(name: str, source: Path, root: Path) -> dict:

@@ -25,7 +25,7 @@ MODULES: dict[str, str] = {
 }
 
 
-def get_converter(name: str) -> "Converter":
+def get_converter(name: str) -> Converter:
     """The converter of dataset ``name``; ``ValueError`` listing the known names otherwise."""
     if name not in MODULES:
         raise ValueError(f"unknown dataset {name!r}; known: {', '.join(MODULES)}")

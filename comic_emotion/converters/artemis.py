@@ -18,7 +18,8 @@ sha256("<art_style>/<painting>") modulo 100 give train (< 85), validation (< 90)
 from __future__ import annotations
 
 import hashlib
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from comic_emotion.converters.base import Converter, Release, Row, new_record, read_image
 from comic_emotion.converters.readers import iter_csv_dicts

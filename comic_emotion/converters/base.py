@@ -15,13 +15,21 @@ import fnmatch
 import hashlib
 import os
 import shutil
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Mapping
+from typing import Any
 
 from comic_emotion.schema import SAMPLE_SCHEMA, SCHEMA_VERSION, SampleError, _check_semantics, validate_sample
-from comic_emotion.storage import DataError, MANIFEST, replace_directory, sha256_file, write_json_atomic, write_split
+from comic_emotion.storage import (
+    MANIFEST,
+    DataError,
+    replace_directory,
+    sha256_file,
+    write_json_atomic,
+    write_split,
+)
 from comic_emotion.taxonomy import canonicalise, label_set
 
 Row = tuple[dict[str, Any], "bytes | None"]

@@ -24,8 +24,9 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Iterable, Iterator
 from pathlib import Path, PureWindowsPath
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from comic_emotion.converters.base import Converter, Release, Row, new_record, read_image
 from comic_emotion.converters.readers import iter_json_array

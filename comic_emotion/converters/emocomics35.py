@@ -24,7 +24,8 @@ Split,ComicBookTitle,image_path``. Quirks handled:
 from __future__ import annotations
 
 import re
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from comic_emotion.converters.base import Converter, Release, Row, new_record, read_image
 from comic_emotion.converters.readers import iter_csv_dicts, literal

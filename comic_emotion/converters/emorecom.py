@@ -22,8 +22,9 @@ the text the challenge's systems saw.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from comic_emotion.converters.base import Converter, Release, Row, new_record, read_image
 from comic_emotion.converters.readers import iter_csv, iter_json_array

@@ -21,8 +21,9 @@ from __future__ import annotations
 import csv
 import math
 import re
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -74,11 +75,9 @@ def read_submission(path: str | Path, expected_ids: Sequence[str]) -> tuple[list
     scores = np.full((len(expected), len(LABELS)), np.nan)
     filled = np.zeros(len(expected), dtype=bool)
     columns: list[int] | None = None
-    try:
-        handle = open(path, encoding="utf-8-sig", newline="")
-    except FileNotFoundError:
-        raise ValueError(f"{path}: submission file not found") from None
-    with handle:
+    if not path.is_file():
+        raise ValueError(f"{path}: submission file not found")
+    with open(path, encoding="utf-8-sig", newline="") as handle:
         for line, cells in enumerate(csv.reader(handle), 1):
             if not any(cell.strip() for cell in cells):
                 continue

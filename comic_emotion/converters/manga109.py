@@ -23,8 +23,8 @@ character or one of its face/body boxes (resolved to the character).
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
 
 from comic_emotion.converters.base import Converter, Release, Row, new_record, read_image
 from comic_emotion.converters.readers import iter_csv, iter_csv_dicts

@@ -14,7 +14,8 @@ whole release is one ``test`` split (there is no official split).
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from comic_emotion.converters.base import Converter, Release, Row, new_record, read_image
 from comic_emotion.converters.readers import iter_json_array

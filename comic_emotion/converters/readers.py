@@ -8,8 +8,9 @@ from __future__ import annotations
 import ast
 import csv
 import json
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from comic_emotion.storage import DataError
 

@@ -21,8 +21,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
-from typing import Any, Iterator
+from typing import Any
 
 from comic_emotion.converters.base import Converter, Release, Row, new_record, read_image
 from comic_emotion.converters.emocomics35 import utterance_labels
