@@ -22,7 +22,7 @@ _EPILOG = """examples:
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "score", help="score a predictions JSONL file with the task's metrics (value ± 95% CI)",
+        "score", help="score a predictions JSONL file with the task's metrics (value ± 95%% CI)",
         description=__doc__.split("\n\n")[0], epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--task", required=True, help="lmms-eval task name, e.g. comic_emotion_comic")
     parser.add_argument("--predictions", required=True, type=Path, help="JSONL file, one prediction per line")

@@ -21,14 +21,9 @@ from typing import Sequence
 
 import comic_emotion
 import comic_emotion.cli as cli_package
+from comic_emotion.cli import CliError
 
-
-class CliError(Exception):
-    """An error to print as one line, with its exit code."""
-
-    def __init__(self, message: str, exit_code: int = 1) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
+__all__ = ["CliError", "build_parser", "main"]
 
 
 def build_parser() -> argparse.ArgumentParser:
