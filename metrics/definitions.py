@@ -150,6 +150,32 @@ def speaker_accuracy(rows: Rows, labels: tuple[str, ...]) -> Prepared | None:
     return _share(annotated, lambda r: r["speaker_pred"] in r["speaker_gold"]) if annotated else None
 
 
+def clustering(which: str) -> Callable[[Rows, tuple[str, ...]], Prepared | None]:
+    """Agreement of predicted and gold speaker groupings of a sample's utterances (ARI, AMI, V-measure),
+    per sample over utterances with a gold speaker, mean over samples (Manga-MMTL's clustering scores).
+
+    Missing or unnamed predicted speakers count as singleton clusters, so not answering is not rewarded.
+    """
+    def prepare(rows: Rows, labels: tuple[str, ...]) -> Prepared | None:
+        scored = [r for r in rows if r.get("clusters_gold")]
+        if not scored:
+            return None
+        import sklearn.metrics as skm
+
+        fn = {"ari": skm.adjusted_rand_score, "ami": skm.adjusted_mutual_info_score,
+              "v_measure": skm.v_measure_score}[which]
+        values = []
+        for row in scored:
+            pred = list(row.get("clusters_pred") or ())
+            pairs = [(g, pred[i] if i < len(pred) and pred[i] else f"\0{i}")
+                     for i, g in enumerate(row["clusters_gold"]) if g is not None]
+            values.append(float(fn([g for g, _ in pairs], [p for _, p in pairs])))
+        values_arr = np.asarray(values)
+        return Prepared(np.stack([values_arr, np.ones_like(values_arr)], 1), lambda s: s[..., 0] / s[..., 1],
+                        signature={"clusters": "per sample, mean; missing prediction = singleton"})
+    return prepare
+
+
 def _calibration_pairs(row: Mapping[str, Any]) -> list[tuple[float, float]]:
     gold = set(row["gold"])
     return [(float(c), 1.0 if label in gold else 0.0) for label, c in (row.get("confidences") or {}).items()]

@@ -25,7 +25,7 @@ from comic_emotion.taxonomy import to_canonical
 # concept -> its canonical class (for concepts that are not themselves native labels)
 _CLASS_OF_CONCEPT: Mapping[str, str] = MappingProxyType({
     "angry": "angry", "frustrated": "angry", "disgust": "disgust", "bored": "other",
-    "fear": "fear", "alarmed": "fear", "tense": "fear", "happy": "happy", "amusement": "happy",
+    "fear": "fear", "alarmed": "fear", "tense": "fear", "tired": "other", "happy": "happy", "amusement": "happy",
     "contentment": "happy", "excited": "happy", "sad": "sad", "surprise": "surprise", "awe": "surprise",
     "aroused": "surprise", "neutral": "neutral", "calm": "neutral", "relaxed": "neutral", "other": "other",
 })
@@ -64,7 +64,8 @@ _EN: Mapping[str, tuple[str, ...]] = MappingProxyType({
     "neutral": ("neutral", "expressionless", "indifferent", "deadpan", "blank", "impassive"),
     "calm": ("calm", "calmness", "peaceful", "serene", "tranquil", "composed"),
     "relaxed": ("relaxed", "relaxing", "relief", "relieved", "at ease"),
-    "bored": ("bored", "boredom", "boring", "apathetic", "weary"),
+    "bored": ("bored", "boredom", "boring", "apathetic"),
+    "tired": ("tired", "exhausted", "weary", "sleepy", "fatigued", "drowsy"),
     "other": ("other", "others", "something else"),
 })
 
@@ -85,6 +86,7 @@ _JA: Mapping[str, tuple[str, ...]] = MappingProxyType({
     "relaxed": ("リラックス", "安心", "安堵"),
     "bored": ("退屈", "つまらな", "无聊"),
     "tense": ("緊張", "紧张"),
+    "tired": ("疲れ", "眠そう", "疲劳"),
     "frustrated": ("もどかし",),
     "alarmed": ("警戒",),
 })

@@ -28,7 +28,7 @@ CI_METRICS: tuple[str, ...] = (
 TASK_METRICS: tuple[str, ...] = CI_METRICS + (
     "micro_f1", "weighted_f1", "macro_f1_strict", "exact_match", "hamming_loss", "auc_fallback_rate",
     "intensity_rmse", "intensity_spearman", "intensity_coverage", "valence_ccc", "arousal_ccc",
-    "attribution_macro_f1", "speaker_accuracy", "rouge1", "rouge2", "brier",
+    "attribution_macro_f1", "speaker_accuracy", "speaker_ari", "rouge1", "rouge2", "brier",
     "parse_failure_rate", "strict_parse_rate", "off_taxonomy_rate",
 )
 
@@ -36,7 +36,8 @@ _BASE = ("id", "label_set")
 _FIELDS: Mapping[str, tuple[str, ...]] = {
     "classification": ("gold", "pred", "parse_status", "scores", "score_source"),
     "parsing": ("parse_status", "off_taxonomy"),
-    "attribution": ("attr_annotated", "attr_gold", "attr_pred", "speaker_gold", "speaker_pred"),
+    "attribution": ("attr_annotated", "attr_gold", "attr_pred", "speaker_gold", "speaker_pred", "clusters_gold",
+                    "clusters_pred"),
     "calibration": ("gold", "confidences"),
     "explanation": ("explanation_refs", "bleu_tokenizer", "bleu_stats", "rouge"),
 }

@@ -43,6 +43,7 @@ _INTENSITY_KEYS = ("intensity", "emotion_intensity", "strength", "強度")
 _SPEAKER_KEYS = ("speaker", "speaker_id", "話者")
 _ATTRIBUTION_KEYS = ("attributions", "attribution", "characters", "per_character")
 _EXPLANATION_KEYS = ("explanation", "reason", "reasoning", "rationale", "説明", "理由")
+_UTTERANCE_SPEAKER_KEYS = ("utterance_speakers", "speakers", "speaker_per_utterance")
 _ACTOR_KEYS = ("actor_id", "actor", "character", "name", "speaker", "who")
 _INTENSITY_WORDS = (("very high", 0.9), ("extreme", 0.9), ("intense", 0.9), ("very strong", 0.9),
                     ("high", 0.75), ("strong", 0.75), ("moderate", 0.5), ("medium", 0.5),
@@ -78,6 +79,7 @@ class ParsedAnswer:
     off_taxonomy: tuple[str, ...]
     valence: float | None = None
     arousal: float | None = None
+    utterance_speakers: tuple[str, ...] = ()
     extra: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
@@ -279,6 +281,13 @@ def _attributions(raw: Any, labels: tuple[str, ...]) -> tuple[tuple[str, str], .
     return tuple(sorted(pairs, key=lambda p: (p[0], order[p[1]])))
 
 
+def _speaker_list(raw: Any) -> tuple[str, ...]:
+    """Per-utterance speaker names, in utterance order (``None`` entries become empty strings)."""
+    if not isinstance(raw, (list, tuple)):
+        return ()
+    return tuple("" if item is None else str(item).strip() for item in raw if isinstance(item, (str, int)) or item is None)
+
+
 def _from_object(value: Any, labels: tuple[str, ...], status: str) -> ParsedAnswer | None:
     collector = _Collector(labels)
     if isinstance(value, list):
@@ -308,9 +317,10 @@ def _from_object(value: Any, labels: tuple[str, ...], status: str) -> ParsedAnsw
         off_taxonomy=tuple(collector.off),
         valence=_number(mapping.get("valence"), low=-1.0),
         arousal=_number(mapping.get("arousal")),
+        utterance_speakers=_speaker_list(_get(mapping, _UTTERANCE_SPEAKER_KEYS)),
     )
     useful = (parsed.emotions or parsed.attributions or parsed.intensity is not None or parsed.explanation
-              or parsed.off_taxonomy)
+              or parsed.off_taxonomy or parsed.utterance_speakers)
     return parsed if useful else None
 
 

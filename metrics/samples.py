@@ -106,7 +106,8 @@ def sample_row(record: Mapping[str, Any], answer: str | bytes | Mapping[str, Any
         ``score_source`` (``confidence``, ``loglikelihood`` or ``indicator`` = 0/1 fallback),
         ``confidences``, ``parse_status``, ``off_taxonomy``, ``intensity_gold/pred``,
         ``valence_gold/pred``, ``arousal_gold/pred``, ``attr_annotated``, ``attr_gold``,
-        ``attr_pred``, ``speaker_gold``, ``speaker_pred``, ``explanation_pred``,
+        ``attr_pred``, ``speaker_gold``, ``speaker_pred``, ``clusters_gold/pred`` (per text region),
+        ``explanation_pred``,
         ``explanation_refs``, ``text_lang``, and per-sample text statistics ``bleu_tokenizer``,
         ``bleu_stats`` (sacrebleu's 10 counts) and ``rouge`` (ROUGE-1/2/L F) when there are references.
     """
@@ -137,6 +138,9 @@ def sample_row(record: Mapping[str, Any], answer: str | bytes | Mapping[str, Any
                         for label in _gold_labels(record, labels, label_set, "attributions", [pair["emotion"]])})
     attr_pred = sorted({(resolve(actor), label) for actor, label in parsed.attributions})
     speakers = sorted({resolve(r["speaker"]) for r in record.get("text_regions") or () if r.get("speaker")})
+    # Character clustering: gold speaker of each text region (in order) vs the answer's per-utterance list.
+    regions = record.get("text_regions") or ()
+    clusters_gold = [resolve(r["speaker"]) if r.get("speaker") else None for r in regions]
     refs = [str(x) for x in record.get("explanations") or () if str(x).strip()]
     lang = text_language(record)
     if lang == "und" and refs:
@@ -164,6 +168,8 @@ def sample_row(record: Mapping[str, Any], answer: str | bytes | Mapping[str, Any
         "attr_pred": [list(p) for p in attr_pred],
         "speaker_gold": speakers,
         "speaker_pred": resolve(parsed.speaker) if parsed.speaker else None,
+        "clusters_gold": clusters_gold if sum(c is not None for c in clusters_gold) >= 2 else None,
+        "clusters_pred": [resolve(s) if s else "" for s in parsed.utterance_speakers],
         "explanation_pred": hypothesis,
         "explanation_refs": refs,
         "text_lang": lang,

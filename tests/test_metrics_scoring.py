@@ -210,3 +210,20 @@ def test_score_command_bad_input_exits_non_zero(prepared, tmp_path, lines, messa
 def test_score_command_unknown_task(prepared, tmp_path):
     result = run_cli("score", "--task", "comic_emotion_nope", "--predictions", str(tmp_path / "x.jsonl"))
     assert result.returncode == 1 and "unknown task 'comic_emotion_nope'" in result.stderr
+
+
+def test_speaker_clustering_scores_equal_sklearn():
+    import sklearn.metrics as skm
+
+    regions = [{"id": f"t{i}", "text": "x", "lang": "en", "speaker": s} for i, s in enumerate("AABBA")]
+    chars = [{"actor_id": "A", "name": "Ann"}, {"actor_id": "B", "name": "Bo"}]
+    rec = record(0, ["happy"], text_regions=regions, characters=chars)
+    answers = ['{"emotions": ["happy"], "speakers": ["ann", "A", "x", "bo", "B"]}',
+               '{"emotions": ["happy"], "speakers": ["A", "B"]}']
+    rows = [sample_row({**rec, "id": f"c{i}"}, a, label_set="emorecom") for i, a in enumerate(answers)]
+    gold = list("AABBA")
+    preds = [["A", "A", "x", "B", "B"], ["A", "B", "\0" + "2", "\0" + "3", "\0" + "4"]]
+    for metric, fn in (("speaker_ari", skm.adjusted_rand_score), ("speaker_ami", skm.adjusted_mutual_info_score),
+                       ("speaker_v_measure", skm.v_measure_score)):
+        want = np.mean([fn(gold, p) for p in preds])
+        assert aggregate(metric, rows) == pytest.approx(want, abs=1e-12)

@@ -61,8 +61,9 @@ CASES = [
     ("They look shocked and scared.", EMO, ("fear", "surprise"), "lenient"),
     ("The other character is calm.", EMO, ("neutral",), "lenient"),
     ("The painting evokes a feeling of awe.", ART, ("Aroused",), "lenient"),  # awe -> class surprise
-    ("This painting feels calm and relaxed.", ART, ("Calm", "Relaxed"), "lenient"),
-    ("A tense, alarming scene.", ART, ("Tense",), "lenient"),
+    ("This painting feels calm and relaxed.", ART, ("Calm",), "lenient"),  # relaxed -> class neutral
+    ("The old man looks tired and a little glad.", ART, ("Tired", "Glad"), "lenient"),
+    ("A tense, alarming scene.", ART, ("Alarmed",), "lenient"),  # tense -> class fear
     ("The viewer would feel bored.", ART, ("Bored",), "lenient"),
     ("怒り", EMO, ("angry",), "lenient"),
     ("彼は怒っているようだ。", EMO, ("angry",), "lenient"),
