@@ -37,7 +37,7 @@ def task_metadata(task: str) -> dict[str, Any]:
     """``metadata`` of a subtask YAML (``!function`` and other tags are ignored)."""
     import yaml
 
-    from comic_emotion.cli.main import CliError
+    from comic_emotion.cli import CliError
     from comic_emotion.tasks import tasks_dir
 
     class _Loader(yaml.SafeLoader):
@@ -57,7 +57,7 @@ def task_metadata(task: str) -> dict[str, Any]:
 
 def read_predictions(path: Path) -> dict[str, Mapping[str, Any]]:
     """Predictions by id; a bad line, a missing or duplicate id is an error naming the line."""
-    from comic_emotion.cli.main import CliError
+    from comic_emotion.cli import CliError
 
     out: dict[str, Mapping[str, Any]] = {}
     with open(path, encoding="utf-8", errors="replace") as handle:
@@ -78,7 +78,7 @@ def read_predictions(path: Path) -> dict[str, Mapping[str, Any]]:
 
 def score_predictions(task: str, predictions: Path, *, seed: int = 0, n_resamples: int = 1000) -> dict[str, Any]:
     """Score ``predictions`` for ``task``; returns the JSON-ready report."""
-    from comic_emotion.cli.main import CliError
+    from comic_emotion.cli import CliError
     from comic_emotion.data import resolve_split
     from comic_emotion.metrics.scoring import sample_row, score_rows
     from comic_emotion.storage import read_records
