@@ -62,7 +62,8 @@ class DatasetModel:
         """The feature matrices the kind reads (text block, standardised image block, or both)."""
         out: dict[str, Any] = {}
         if kind != "image":
-            out["text"] = F.tfidf(F.text_counts(records), self.arrays["idf"])
+            # Only n-grams seen in training have weights: the columns keep lbfgs's problem small.
+            out["text"] = F.tfidf(F.text_counts(records)[:, self.arrays["text_columns"]], self.arrays["idf"])
         if kind != "text":
             raw = np.stack([F.image_features(image, record) for image, record in zip(images, records)])
             out["image"] = (raw - self.arrays["image_mean"]) / self.arrays["image_scale"]
@@ -156,8 +157,9 @@ def fit_dataset(kind: str, records: Sequence[Mapping[str, Any]], images: Sequenc
     labels = tuple(labels)
     y = _label_matrix(records, labels)
     arrays: dict[str, np.ndarray] = {}
-    counts = F.text_counts(records)
-    arrays["idf"] = F.fit_idf(counts)
+    counts = F.text_counts(records).tocsc()
+    arrays["text_columns"] = np.flatnonzero(np.diff(counts.indptr)).astype(np.int64)
+    arrays["idf"] = F.fit_idf(counts[:, arrays["text_columns"]].tocsr())
     raw = np.stack([F.image_features(image, record) for image, record in zip(images, records)])
     arrays["image_mean"] = raw.mean(axis=0).astype(np.float32)
     arrays["image_scale"] = (raw.std(axis=0) + 1e-3).astype(np.float32)
@@ -183,7 +185,7 @@ def fit_dataset(kind: str, records: Sequence[Mapping[str, Any]], images: Sequenc
             coef[j], intercept[j] = stacker.coef_[0], stacker.intercept_[0]
         arrays["stack_coef"], arrays["stack_intercept"] = coef, intercept
     if kind == "image":
-        del arrays["idf"]
+        del arrays["idf"], arrays["text_columns"]
     if kind == "text":
         del arrays["image_mean"], arrays["image_scale"]
     return model
