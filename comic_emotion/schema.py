@@ -161,6 +161,23 @@ def _validator():
     return Draft202012Validator(SAMPLE_SCHEMA)
 
 
+@lru_cache(maxsize=1)
+def _fast_validator():
+    """The schema compiled to Python by fastjsonschema (about 12x faster than jsonschema).
+
+    It is the fast path for valid records; a record it rejects goes through jsonschema, the
+    reference, for the error message. The schema uses only draft-07 keywords, so it compiles as one.
+    """
+    import copy
+
+    import fastjsonschema
+
+    schema = copy.deepcopy(dict(SAMPLE_SCHEMA))
+    schema["$schema"] = "http://json-schema.org/draft-07/schema#"
+    schema.pop("$id", None)
+    return fastjsonschema.compile(schema)
+
+
 def _path_str(path: Iterable[Any]) -> str:
     out = ""
     for part in path:
@@ -186,6 +203,17 @@ def validate_sample(sample: Mapping[str, Any], *, where: str | None = None) -> N
     sample_id = str(sample.get("id", "<no id>")) if isinstance(sample, Mapping) else "<not an object>"
     if not isinstance(sample, Mapping):
         raise SampleError(sample_id, "<record>", f"expected a JSON object, got {type(sample).__name__}", where=where)
+    from fastjsonschema import JsonSchemaValueException
+
+    try:
+        _fast_validator()(sample)
+    except JsonSchemaValueException:
+        _raise_structural_error(sample, sample_id, where)
+    _check_semantics(sample, sample_id, where)
+
+
+def _raise_structural_error(sample: Mapping[str, Any], sample_id: str, where: str | None) -> None:
+    """Report the first structural problem as jsonschema (the reference validator) words it."""
     errors = sorted(_validator().iter_errors(sample), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
     if errors:
         error = errors[0]
@@ -195,7 +223,6 @@ def validate_sample(sample: Mapping[str, Any], *, where: str | None = None) -> N
             path = f"{path}.{missing}" if error.absolute_path else missing
             raise SampleError(sample_id, path, "required field is missing", where=where)
         raise SampleError(sample_id, path, error.message, where=where)
-    _check_semantics(sample, sample_id, where)
 
 
 def _check_semantics(sample: Mapping[str, Any], sample_id: str, where: str | None) -> None:

@@ -17,11 +17,10 @@ import os
 import shutil
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from comic_emotion.schema import SAMPLE_SCHEMA, SCHEMA_VERSION, SampleError, _check_semantics, validate_sample
+from comic_emotion.schema import SCHEMA_VERSION, SampleError, validate_sample
 from comic_emotion.storage import (
     MANIFEST,
     DataError,
@@ -164,40 +163,9 @@ def read_image(release: Release, path: Path) -> tuple[dict[str, Any], bytes]:
     return info, data
 
 
-@lru_cache(maxsize=1)
-def _compiled_schema() -> Callable[[Any], Any]:
-    """The sample schema compiled to Python by fastjsonschema (about 15x faster than jsonschema).
-
-    The schema uses only draft-07 keywords, so it compiles under that dialect; a record it rejects
-    is re-validated by :func:`validate_sample` for the project's standard message.
-    """
-    import copy
-
-    import fastjsonschema
-
-    schema = copy.deepcopy(dict(SAMPLE_SCHEMA))
-    schema["$schema"] = "http://json-schema.org/draft-07/schema#"
-    schema.pop("$id", None)
-    return fastjsonschema.compile(schema)
-
-
-def check_record(record: dict[str, Any], *, where: str) -> None:
-    """:func:`validate_sample` at converter speed: compiled structure check, then the semantic rules."""
-    import fastjsonschema
-
-    try:
-        _compiled_schema()(record)
-    except fastjsonschema.JsonSchemaValueException:
-        validate_sample(record, where=where)  # raises with the standard message
-        raise  # both validators must agree; reaching here is a schema-dialect bug worth seeing
-    # The semantic rules (labels in the label set, boxes inside the image, actors exist) of the
-    # schema module, run without repeating its jsonschema pass.
-    _check_semantics(record, str(record["id"]), where)
-
-
 def _checked(rows: Iterable[Row], conv: Converter, split: str, seen: set[str]) -> Iterator[Row]:
     for record, image in rows:
-        check_record(record, where=f"{conv.name}/{split}")
+        validate_sample(record, where=f"{conv.name}/{split}")
         if record["id"] in seen:
             raise SampleError(record["id"], "id", f"duplicate sample id (original id "
                               f"{record['source'].get('original_id')!r} occurs twice in the release)",
