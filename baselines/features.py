@@ -26,6 +26,7 @@ _SIDE = 64  # whole-image features are computed on a 64x64 thumbnail
 _FACE_SIDE = 32
 _ORIENTATIONS = 8
 _COLOUR_BINS = 8
+_BILINEAR = 2  # PIL.Image.Resampling.BILINEAR, without importing PIL here
 
 
 def text_of(record: Mapping[str, Any]) -> str:
@@ -78,15 +79,17 @@ def _orientation_histogram(gray: np.ndarray, cells: int) -> np.ndarray:
 
 
 def _global_features(rgb: np.ndarray) -> np.ndarray:
-    gray = rgb.mean(axis=2)
-    colour_hist = np.concatenate([np.bincount(np.minimum((rgb[..., c] * _COLOUR_BINS).astype(np.int64),
-                                                         _COLOUR_BINS - 1).ravel(), minlength=_COLOUR_BINS)
-                                  for c in range(3)]) / gray.size
-    maximum, minimum = rgb.max(axis=2), rgb.min(axis=2)
-    saturation = (maximum - minimum) / (maximum + 1e-6)
+    red, green, blue = rgb[..., 0], rgb[..., 1], rgb[..., 2]
+    gray = (red + green + blue) / 3.0
+    pixels = rgb.reshape(-1, 3)
+    # One bincount for the three channel histograms: channel c's bins sit at c * bins + level.
+    levels = np.minimum((pixels * _COLOUR_BINS).astype(np.int64), _COLOUR_BINS - 1) + np.arange(3) * _COLOUR_BINS
+    colour_hist = np.bincount(levels.ravel(), minlength=3 * _COLOUR_BINS) / gray.size
+    maximum = np.maximum(np.maximum(red, green), blue)
+    saturation = (maximum - np.minimum(np.minimum(red, green), blue)) / (maximum + 1e-6)
     gy, gx = np.gradient(gray)
     magnitude = np.hypot(gx, gy)
-    stats = [*rgb.reshape(-1, 3).mean(axis=0), *rgb.reshape(-1, 3).std(axis=0), gray.mean(), gray.std(),
+    stats = [*pixels.mean(axis=0), *pixels.std(axis=0), gray.mean(), gray.std(),
              saturation.mean(), saturation.std(), magnitude.mean(), float((magnitude > 0.1).mean())]
     return np.concatenate([stats, colour_hist, _orientation_histogram(gray, 2)])
 
@@ -99,7 +102,7 @@ def _face_features(image, boxes: list[Sequence[float]]) -> np.ndarray:
         right, bottom = int(min(width, x + w)), int(min(height, y + h))
         if right - left < 2 or bottom - top < 2:
             continue
-        crop = image.crop((left, top, right, bottom)).convert("RGB").resize((_FACE_SIDE, _FACE_SIDE))
+        crop = image.resize((_FACE_SIDE, _FACE_SIDE), _BILINEAR, box=(left, top, right, bottom), reducing_gap=2.0)
         rgb = np.asarray(crop, dtype=np.float32) / 255.0
         gray = rgb.mean(axis=2)
         half = _FACE_SIDE // 2
@@ -120,8 +123,10 @@ def image_features(image, record: Mapping[str, Any]) -> np.ndarray:
     """
     if image is None:
         return np.zeros(image_feature_size(), dtype=np.float32)
-    thumbnail = image.convert("RGB").resize((_SIDE, _SIDE))
-    rgb = np.asarray(thumbnail, dtype=np.float32) / 255.0
+    if image.mode != "RGB":
+        image = image.convert("RGB")
+    # Bilinear with a reducing gap: a box-filter pre-shrink, then bilinear; ~3x faster than bicubic.
+    rgb = np.asarray(image.resize((_SIDE, _SIDE), _BILINEAR, reducing_gap=2.0), dtype=np.float32) / 255.0
     boxes = [c["bbox"] for c in record.get("characters") or () if c.get("bbox")]
     return np.concatenate([_global_features(rgb), _face_features(image, boxes)]).astype(np.float32)
 
