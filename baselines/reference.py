@@ -30,7 +30,7 @@ class FeatureBaseline(CpuBaseline):
     def __init__(self, artifact: str = "", train_split: str = "train", **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.train_split = train_split
-        self.artifact = load_artifact(artifact, kind=self.kind) if artifact else None
+        self.artifact = load_artifact(str(artifact), kind=self.kind) if artifact else None
         self._models: dict[str, DatasetModel] = {}
 
     def model_for(self, dataset: str, label_set_name: str) -> DatasetModel:

@@ -219,6 +219,9 @@ class _StagedMixin:
                                   f"{checkpoint.signature}, not the recorded {signature}: the adapters differ from "
                                   "the recorded ones or are in another order; pass them in the recorded order")
         super().__init__(**kwargs)
+        if not hasattr(self, "_model"):
+            raise TypeError(f"comic_emotion_staged: {type(self).__mro__[2].__name__} keeps its model elsewhere than "
+                            "_model; the adapter chain cannot be applied to it")
         model = self.model  # unwrapped from accelerate, if it wrapped it
         if dtype:
             model = model.to(getattr(torch, dtype))
