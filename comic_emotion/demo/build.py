@@ -16,8 +16,9 @@ import hashlib
 import os
 import shutil
 import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from comic_emotion import schema, storage
 from comic_emotion.demo import GENERATOR_VERSION

@@ -17,8 +17,8 @@ import hashlib
 import math
 import random
 import textwrap
+from collections.abc import Sequence
 from functools import lru_cache
-from typing import Sequence
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
@@ -45,8 +45,8 @@ def _font() -> ImageFont.ImageFont:
 
 
 def wrap(text: str, width: int) -> list[str]:
-    """Lines of at most ``width`` characters (words longer than that are split)."""
-    return textwrap.wrap(text, width=width) or [""]
+    """Lines of at most ``width`` characters (a longer word keeps a line of its own)."""
+    return textwrap.wrap(text, width=width, break_long_words=False) or [""]
 
 
 def latin_mask(lines: Sequence[str]) -> Image.Image:

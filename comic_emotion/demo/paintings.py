@@ -149,11 +149,11 @@ def draw_painting(seed: int, index: int) -> tuple[bytes, dict[str, Any]]:
     image.save(buffer, "PNG", compress_level=1)
     looks = f"The {phrases.PALETTE_WORDS[style]}"
     if case == "decisive_title":
-        explanations = [f'{looks} alone look calm, but the title "{title[0]}" makes the painting '
-                        f"{phrases.FEELING_WORDS[emotion]}."]
+        explanations = [(f'{looks} alone look calm, but the title "{title[0]}" makes the painting '
+                         f"{phrases.FEELING_WORDS[emotion]}.")]
     elif case == "misleading_title":
-        explanations = [f'Despite the title "{title[0]}", {looks[0].lower()}{looks[1:]} feel '
-                        f"{phrases.FEELING_WORDS[emotion]}."]
+        explanations = [(f'Despite the title "{title[0]}", {looks[0].lower()}{looks[1:]} feel '
+                         f"{phrases.FEELING_WORDS[emotion]}.")]
     else:
         explanations = [f"{looks} feel {phrases.FEELING_WORDS[emotion]}."]
         if title is not None and rng.random() < 0.5:

@@ -95,7 +95,7 @@ PALETTE_WORDS: dict[str, str] = {
     "fear": "sharp pale spikes on a dark purple ground",
     "happy": "saturated yellows and rising strokes",
     "sad": "dark blues and drooping drips",
-    "surprise": "a bright burst of radiating colour",
+    "surprise": "bright bursts of radiating colour",
     "neutral": "muted, level bands of grey and beige",
 }
 

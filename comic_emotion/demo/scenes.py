@@ -29,8 +29,15 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from comic_emotion.demo import phrases
-from comic_emotion.demo.drawing import (Box, draw_bubble, draw_face, latin_mask, rngs_for, vertical_cjk_mask,
-                                        wrap)
+from comic_emotion.demo.drawing import (
+    Box,
+    draw_bubble,
+    draw_face,
+    latin_mask,
+    rngs_for,
+    vertical_cjk_mask,
+    wrap,
+)
 
 SIZE = 384
 CASES = (("plain", 0.72), ("silent", 0.10), ("off_panel", 0.09), ("sarcasm", 0.045), ("masking", 0.045))
@@ -129,38 +136,74 @@ _SKIN = ((255, 222, 189), (241, 194, 150), (198, 140, 100), (141, 95, 65), (255,
 _HAIR = ((60, 40, 20), (200, 160, 60), (120, 60, 30), (150, 150, 160), (200, 80, 40), (40, 40, 80))
 
 
-def _place(boxes: list[Box], width: int, height: int, want_x: float, limit_y: int) -> Box | None:
-    """The lowest free spot of a ``width`` x ``height`` balloon near ``want_x`` ending above ``limit_y``."""
+def _apart(a: Box, b: Box) -> bool:
+    return a[2] + 4 < b[0] or b[2] + 4 < a[0] or a[3] + 4 < b[1] or b[3] + 4 < a[1]
+
+
+def _crosses(box: Box, tip: tuple[float, float], other: Box) -> bool:
+    """Whether the tail from the centre of ``box`` to ``tip`` runs through ``other`` (sampled, 3 px slack)."""
+    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+    for i in range(25):
+        x, y = cx + (tip[0] - cx) * i / 24, cy + (tip[1] - cy) * i / 24
+        inside_own = box[0] <= x <= box[2] and box[1] <= y <= box[3]
+        if not inside_own and other[0] - 3 <= x <= other[2] + 3 and other[1] - 3 <= y <= other[3] + 3:
+            return True
+    return False
+
+
+def _place(placed: list[tuple[Box, tuple[float, float]]], width: int, height: int, want_x: float, limit_y: int,
+           tip: tuple[float, float], *, tails: bool) -> Box | None:
+    """The lowest spot of a ``width`` x ``height`` balloon near ``want_x``, ending above ``limit_y``, that
+    overlaps no placed balloon and (with ``tails``) whose tail crosses none, nor is crossed by theirs."""
     for shift in sorted(range(-250, 251, 25), key=abs):
         x0 = int(min(max(want_x + shift - width / 2, 6), SIZE - 6 - width))
         for y0 in range(max(8, limit_y - height), 7, -4):  # low first: short tails
             box = (x0, y0, x0 + width, y0 + height)
-            if all(box[2] + 4 < b[0] or b[2] + 4 < box[0] or box[3] + 4 < b[1] or b[3] + 4 < box[1] for b in boxes):
+            if all(_apart(box, b) and not (tails and (_crosses(box, tip, b) or _crosses(b, t, box)))
+                   for b, t in placed):
                 return box
     return None
 
 
-def _balloon(style: str, line: tuple[str, str], boxes: list[Box], want_x: float, limit_y: int, *,
-             margin: int = 6) -> tuple[Image.Image, Box]:
-    """The text mask and box of a balloon, trying other line lengths when the preferred one has no room."""
-    for size in (11, 15, 8) if style == "comic" else (6, 8, 4):
+def _balloon(style: str, line: tuple[str, str], placed: list[tuple[Box, tuple[float, float]]], want_x: float,
+             limit_y: int, tip: tuple[float, float], *, margin: int = 6, final: bool
+             ) -> tuple[Image.Image, Box] | None:
+    """The text mask and box of a balloon, trying other line lengths when the preferred one has no room,
+    then letting tails cross other balloons; ``None`` if it still does not fit, unless ``final``."""
+    sizes = (11, 15, 8) if style == "comic" else (6, 8, 4)
+    for size, tails in [(size, tails) for tails in (True, False) for size in sizes]:
         if style == "comic":
             mask, width, height = latin_mask(wrap(line[0], size)), 20, 20
         else:  # an oval needs more room around its text than a rounded box
             mask, width, height = vertical_cjk_mask(line[1], column=size), 56, 52
         width, height = width + mask.width, height + mask.height
         x = min(max(want_x, width / 2 + margin), SIZE - width / 2 - margin)
-        box = _place(boxes, width, height, x, limit_y)
+        box = _place(placed, width, height, x, limit_y, tip, tails=tails)
         if box is not None:
             return mask, box
+    if not final:
+        return None
     x0 = int(min(max(want_x - width / 2, 6), SIZE - 6 - width))
     return mask, (x0, 8, x0 + width, 8 + height)  # crowded panel: overlap rather than cover a face
 
 
 def draw_panel(style: str, seed: int, index: int) -> tuple[bytes, dict[str, Any]]:
-    """PNG bytes and record fields (characters, text, gold, meta) of panel ``index`` of ``style``."""
+    """PNG bytes and record fields (characters, text, gold, meta) of panel ``index`` of ``style``.
+
+    A layout whose balloons do not fit cleanly is drawn again with a layout generator derived from the
+    attempt number (still deterministic); the last attempt keeps its layout whatever it is.
+    """
     rng, _ = rngs_for(seed, style, index)
     plan = plan_panel(rng)
+    drawn = _render(style, plan, rng, final=False)
+    for attempt in (1, 2, 3):
+        if drawn is not None:
+            return drawn
+        drawn = _render(style, plan, rngs_for(seed, f"{style}/layout{attempt}", index)[0], final=attempt == 3)
+    return drawn
+
+
+def _render(style: str, plan: Plan, rng: random.Random, *, final: bool) -> tuple[bytes, dict[str, Any]] | None:
     image = _background(style, rng)
     draw = ImageDraw.Draw(image)
     colours = _COMIC_COLOURS if style == "comic" else _MANGA_COLOURS
@@ -191,7 +234,7 @@ def draw_panel(style: str, seed: int, index: int) -> tuple[bytes, dict[str, Any]
                            "emotions": [actor.emotion], "intensity": actor.intensity})
         heads.append((cx, cy - radius))
     limit_y = int(min(y for _, y in heads)) - 22
-    boxes: list[Box] = []
+    placed: list[tuple[Box, tuple[float, float]]] = []
     regions = []
     speakers = [(a, head) for a, head in zip(plan.actors, heads) if a.line is not None]
     if plan.off_panel is not None:  # placed first: it must sit at its edge
@@ -201,10 +244,13 @@ def draw_panel(style: str, seed: int, index: int) -> tuple[bytes, dict[str, Any]
         off = actor is plan.off_panel
         # An off-panel speaker's balloon hugs its edge (its tail runs out of the frame), high in the panel.
         want_x = (0 if tx == 0 else SIZE) if off else tx
-        mask, box = _balloon(style, actor.line, boxes, want_x, int(ty) + 60 if off else limit_y,
-                             margin=34 if off else 6)
-        boxes.append(box)
         tip = (tx, ty) if off else (tx, ty - 8)
+        balloon = _balloon(style, actor.line, placed, want_x, int(ty) + 60 if off else limit_y, tip,
+                           margin=34 if off else 6, final=final)
+        if balloon is None:
+            return None
+        mask, box = balloon
+        placed.append((box, tip))
         draw_bubble(image, box, tip, ellipse=style == "manga", fill=white, ink=ink)
         image.paste(ink, ((box[0] + box[2] - mask.width) // 2, (box[1] + box[3] - mask.height) // 2), mask)
         english, japanese = actor.line
