@@ -22,6 +22,8 @@ MODULES: dict[str, str] = {
     "emoart": "emoart",
     "artemis": "artemis",
     "seed-jsonl": "seed_jsonl",
+    "mangavqa": "mangavqa",
+    "emid": "emid",
 }
 
 
