@@ -160,3 +160,13 @@ def test_art_titles_and_explanations(demo_root):
         for title in titles:
             assert title["kind"] == "title" and title["lang"] == "en" and title["translations"]["ja"]
             assert title["emotions"] == record["meta"]["text_emotions"]
+
+
+@pytest.mark.parametrize("domain", ("comic", "manga"))
+def test_balloons_overlap_neither_each_other_nor_faces(demo_root, domain):
+    def apart(a, b):
+        return a[0] + a[2] <= b[0] or b[0] + b[2] <= a[0] or a[1] + a[3] <= b[1] or b[1] + b[3] <= a[1]
+
+    for record in _split(demo_root, domain, "train")[0] + _split(demo_root, domain, "test")[0]:
+        boxes = [r["bbox"] for r in record["text_regions"]] + [c["bbox"] for c in record["characters"]]
+        assert all(apart(a, b) for i, a in enumerate(boxes) for b in boxes[:i]), record["id"]

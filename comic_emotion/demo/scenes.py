@@ -168,12 +168,12 @@ def _place(placed: list[tuple[Box, tuple[float, float]]], width: int, height: in
 def _balloon(style: str, line: tuple[str, str], placed: list[tuple[Box, tuple[float, float]]], want_x: float,
              limit_y: int, tip: tuple[float, float], *, margin: int = 6, final: bool
              ) -> tuple[Image.Image, Box] | None:
-    """The text mask and box of a balloon, trying other line lengths when the preferred one has no room,
-    then letting tails cross other balloons; ``None`` if it still does not fit, unless ``final``."""
+    """The text mask and box of a balloon, trying other line lengths when the preferred one has no room;
+    ``None`` if none fits, unless ``final``: then tails may cross balloons, and at last balloons overlap."""
     sizes = (11, 15, 8) if style == "comic" else (6, 8, 4)
-    for size, tails in [(size, tails) for tails in (True, False) for size in sizes]:
+    for size, tails in [(size, tails) for tails in ((True, False) if final else (True,)) for size in sizes]:
         if style == "comic":
-            mask, width, height = latin_mask(wrap(line[0], size)), 20, 20
+            mask, width, height = latin_mask(wrap(line[0], size)), 18, 16
         else:  # an oval needs more room around its text than a rounded box
             mask, width, height = vertical_cjk_mask(line[1], column=size), 56, 52
         width, height = width + mask.width, height + mask.height
@@ -195,15 +195,17 @@ def draw_panel(style: str, seed: int, index: int) -> tuple[bytes, dict[str, Any]
     """
     rng, _ = rngs_for(seed, style, index)
     plan = plan_panel(rng)
-    drawn = _render(style, plan, rng, final=False)
-    for attempt in (1, 2, 3):
+    drawn = _render(style, plan, rng, first=True, final=False)
+    for attempt in range(1, 6):
         if drawn is not None:
             return drawn
-        drawn = _render(style, plan, rngs_for(seed, f"{style}/layout{attempt}", index)[0], final=attempt == 3)
+        drawn = _render(style, plan, rngs_for(seed, f"{style}/layout{attempt}", index)[0], first=False,
+                        final=attempt == 5)
     return drawn
 
 
-def _render(style: str, plan: Plan, rng: random.Random, *, final: bool) -> tuple[bytes, dict[str, Any]] | None:
+def _render(style: str, plan: Plan, rng: random.Random, *, first: bool, final: bool
+            ) -> tuple[bytes, dict[str, Any]] | None:
     image = _background(style, rng)
     draw = ImageDraw.Draw(image)
     colours = _COMIC_COLOURS if style == "comic" else _MANGA_COLOURS
@@ -215,7 +217,7 @@ def _render(style: str, plan: Plan, rng: random.Random, *, final: bool) -> tuple
         slots = slots[::-1]  # A stands first in reading order: on the right
     characters, heads = [], []
     for actor, cx in zip(plan.actors, slots):
-        cy = rng.uniform(238, 258)
+        cy = rng.uniform(238, 258) + (12 if n == 3 else 0)  # three speakers need more room for balloons
         shirt = tuple(int(c * 255) for c in colorsys.hsv_to_rgb(rng.random(), 0.55, 0.8)) \
             if style == "comic" else rng.choice((150, 185, 220))
         skin = rng.choice(_SKIN) if style == "comic" else 255
@@ -237,6 +239,8 @@ def _render(style: str, plan: Plan, rng: random.Random, *, final: bool) -> tuple
     placed: list[tuple[Box, tuple[float, float]]] = []
     regions = []
     speakers = [(a, head) for a, head in zip(plan.actors, heads) if a.line is not None]
+    if not first:
+        rng.shuffle(speakers)  # another placement order often packs a crowded panel
     if plan.off_panel is not None:  # placed first: it must sit at its edge
         edge = rng.choice((0, SIZE - 1))
         speakers.insert(0, (plan.off_panel, (edge, rng.uniform(30, 70))))
