@@ -12,9 +12,9 @@ with the jackknife acceleration computed from leave-one-out sums, which costs on
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from statistics import NormalDist
-from typing import Callable, Iterator
 
 import numpy as np
 

@@ -7,12 +7,13 @@ sums of rows (see :mod:`comic_emotion.metrics.bootstrap`). Results equal scikit-
 ``zero_division`` (tests check it on random inputs), and ``roc_auc_score`` per class.
 
 Conventions (as scikit-learn): a class with no true and no predicted samples has precision, recall
-and F1 equal to ``zero_division``; ``weighted`` averages weight classes by their true support.
+and F1 equal to ``zero_division``; ``weighted`` averages weight classes by their true support (the
+plain mean when no class has any true sample).
 """
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -89,7 +90,10 @@ def prf_from_counts(counts: np.ndarray, *, average: str | None = "macro",
     if average == "weighted":
         support = tp + fn
         total = support.sum(-1)
-        weigh = lambda v: _divide((v * support).sum(-1), total, zero_division)  # noqa: E731
+
+        def weigh(v: np.ndarray) -> np.ndarray:
+            # As scikit-learn: with no true sample at all the weights are dropped (plain mean).
+            return np.where(total > 0, _divide((v * support).sum(-1), total, zero_division), v.mean(-1))
         return weigh(precision), weigh(recall), weigh(f1)
     return precision, recall, f1
 

@@ -7,11 +7,11 @@ resampling weights. ``None`` means the metric is undefined for these rows (e.g. 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
-
 from comic_emotion.metrics import classification as cls
 from comic_emotion.metrics import regression as reg
 from comic_emotion.metrics import text
@@ -197,7 +197,8 @@ def calibration(which: str) -> Callable[[Rows, tuple[str, ...]], Prepared | None
             return Prepared(stats, lambda s: s[..., -2] / s[..., -1], signature={"pairs": "stated confidences"})
 
         def ece(s: np.ndarray) -> np.ndarray:
-            count, conf, hit = s[..., :ECE_BINS], s[..., ECE_BINS:2 * ECE_BINS], s[..., 2 * ECE_BINS:3 * ECE_BINS]
+            # sum_b (n_b / N) |acc_b - conf_b| = sum_b |hits_b - confidence sum_b| / N
+            conf, hit = s[..., ECE_BINS:2 * ECE_BINS], s[..., 2 * ECE_BINS:3 * ECE_BINS]
             return np.abs(conf - hit).sum(-1) / s[..., -1]
         return Prepared(stats, ece, signature={"bins": f"{ECE_BINS} equal-width", "pairs": "stated confidences"})
     return prepare

@@ -16,9 +16,9 @@ Everything here is a constant table and a pure function: the same word always ma
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from types import MappingProxyType
-from typing import Mapping, Sequence
 
 from comic_emotion.taxonomy import to_canonical
 

@@ -16,7 +16,8 @@ Undefined metrics aggregate to ``None`` (``null`` in JSON, ``N/A`` in the table)
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from comic_emotion.metrics.scoring import METRICS, aggregate
 
@@ -89,8 +90,10 @@ def _aggregator(key: str) -> Callable[[list[dict]], float | None]:
 
 AGGREGATORS: dict[str, Callable[[list[dict]], float | None]] = {f"aggregate_{k}": _aggregator(k) for k in metric_keys()}
 globals().update(AGGREGATORS)
-__all__ = ["CI_METRICS", "TASK_METRICS", "metric_keys", "results_for", "fields_for", "higher_is_better",
-           "metric_list_yaml", *AGGREGATORS]
+__all__ = [  # noqa: PLE0604 (the generated names are strings)
+    "CI_METRICS", "TASK_METRICS", "metric_keys", "results_for", "fields_for", "higher_is_better",
+    "metric_list_yaml", *AGGREGATORS,
+]
 
 
 def metric_list_yaml() -> str:

@@ -26,8 +26,9 @@ import ast
 import json
 import math
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from comic_emotion.metrics.lexicon import EN_PHRASES, EN_WORDS, JA_STEMS, map_word
 
@@ -52,12 +53,12 @@ _INTENSITY_WORDS = (("very high", 0.9), ("extreme", 0.9), ("intense", 0.9), ("ve
 _NEGATIONS = frozenset({"not", "no", "never", "without", "isn't", "aren't", "wasn't", "nor", "hardly"})
 # Emotion words that in running text are usually something else ("the other man", "the content").
 _FREE_TEXT_SKIP = frozenset({"content", "other", "others", "blank", "wonder", "shock", "mad", "alarm"})
-_FENCE = re.compile(r"```[a-zA-Z]*\s*(.*?)(?:```|$)", re.S)
+_FENCE = re.compile(r"```[a-zA-Z]*\s*(.*?)(?:```|$)", re.DOTALL)
 _WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
 _SPLIT = re.compile(r"\s*(?:,|、|/|;|\band\b|\+|\|)\s*")
 _NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?")
-_INTENSITY_TEXT = re.compile(r"(?:intensity|強度)\D{0,12}?(\d+(?:\.\d+)?)\s*(%|/\s*100|/\s*10)?", re.I)
-_SPEAKER_TEXT = re.compile(r"(?:speaker(?:\s+is)?\s*[:=]?|話者[はが:：]?)\s*['\"「]?([\w\-]+)", re.I)
+_INTENSITY_TEXT = re.compile(r"(?:intensity|強度)\D{0,12}?(\d+(?:\.\d+)?)\s*(%|/\s*100|/\s*10)?", re.IGNORECASE)
+_SPEAKER_TEXT = re.compile(r"(?:speaker(?:\s+is)?\s*[:=]?|話者[はが:：]?)\s*['\"「]?([\w\-]+)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -201,7 +202,7 @@ class _Collector:
         self.off: list[str] = []
 
     def word(self, word: str) -> str | None:
-        label, is_emotion = map_word(word, self.labels)
+        label = map_word(word, self.labels)[0]
         if label is not None:
             self.found.add(label)
         elif word.strip() and word.strip() not in self.off:

@@ -56,7 +56,7 @@ def pearson_from_sums(s: np.ndarray) -> np.ndarray:
 
 
 def ccc_from_sums(s: np.ndarray) -> np.ndarray:
-    mx, my, vx, vy, cov = _moments(s)
+    _, _, vx, vy, cov = _moments(s)
     # The centred columns lose the offset between the means, so the mean difference comes from e.
     mean_err = s[..., _ERR] / s[..., _N]
     denom = vx + vy + mean_err ** 2

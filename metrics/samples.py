@@ -14,11 +14,14 @@ import json
 import math
 import re
 from collections import Counter
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from comic_emotion.metrics import text
 from comic_emotion.metrics.parsing import ParsedAnswer, parse_answer
-from comic_emotion.taxonomy import canonicalise, label_set as get_label_set
+
+from comic_emotion.taxonomy import canonicalise
+from comic_emotion.taxonomy import label_set as get_label_set
 
 SCORE_SOURCES = ("confidence", "loglikelihood", "indicator")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff]")
@@ -67,7 +70,7 @@ def _gold_number(record: Mapping[str, Any], field: str, low: float = 0.0) -> flo
 def text_language(record: Mapping[str, Any]) -> str:
     """The language of a sample's text (most common ``text_regions[].lang``; ``und`` if none)."""
     langs = Counter(str(r.get("lang", "und")).split("-")[0] for r in record.get("text_regions") or ())
-    return sorted(langs.items(), key=lambda kv: (-kv[1], kv[0]))[0][0] if langs else "und"
+    return min(langs.items(), key=lambda kv: (-kv[1], kv[0]))[0] if langs else "und"
 
 
 def is_cjk_text(texts: list[str]) -> bool:
@@ -133,7 +136,7 @@ def sample_row(record: Mapping[str, Any], answer: str | bytes | Mapping[str, Any
         scores, source = indicator, "indicator"
 
     actors = _actor_index(record)
-    resolve = lambda name: actors.get(normalise_actor(name), normalise_actor(name))  # noqa: E731
+    resolve = lambda name: actors.get(normalise_actor(name), normalise_actor(name))
     attr_gold = sorted({(pair["actor_id"], label) for pair in record.get("attributions") or ()
                         for label in _gold_labels(record, labels, label_set, "attributions", [pair["emotion"]])})
     attr_pred = sorted({(resolve(actor), label) for actor, label in parsed.attributions})

@@ -14,18 +14,19 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
-
 from comic_emotion.metrics import definitions as d
 from comic_emotion.metrics.bootstrap import Interval, bca_interval, percentile_interval, weight_chunks
 from comic_emotion.metrics.parsing import PARSER_VERSION
 from comic_emotion.metrics.samples import SCORE_SOURCES, sample_row
+
 from comic_emotion.taxonomy import label_set as get_label_set
 
-__all__ = ["METRICS", "MetricInfo", "Score", "aggregate", "sample_row", "score_rows", "prepare", "SCORE_SOURCES"]
+__all__ = ["METRICS", "SCORE_SOURCES", "MetricInfo", "Score", "aggregate", "prepare", "sample_row", "score_rows"]
 
 CI_SUFFIXES = ("_ci_low", "_ci_high")
 CI_LEVEL = 0.95

@@ -15,8 +15,8 @@ F-measure against the best-matching reference (``score_multi``), averaged over s
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from functools import lru_cache
-from typing import Sequence
 
 import numpy as np
 
@@ -63,7 +63,7 @@ def bleu_from_sums(sums: np.ndarray) -> np.ndarray:
     """Corpus BLEU (0-100, sacrebleu's scale and smoothing ``exp``) of summed statistics, any leading shape."""
     bleu = _bleu("13a")  # the score formula does not depend on the tokenizer
     flat = np.asarray(sums).reshape(-1, 10)
-    values = [bleu._compute_score_from_stats([int(round(v)) for v in row]).score for row in flat]
+    values = [bleu._compute_score_from_stats([int(v) for v in np.rint(row)]).score for row in flat]
     return np.asarray(values, dtype=float).reshape(np.shape(sums)[:-1])
 
 

@@ -5,10 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import sklearn.metrics as skm
-
 from comic_emotion.metrics import classification as cls
-from comic_emotion.metrics.bootstrap import (bootstrap_sums, mcnemar_exact, paired_bootstrap, resample_indices,
-                                              resample_weights)
+from comic_emotion.metrics.bootstrap import (
+    bootstrap_sums,
+    mcnemar_exact,
+    paired_bootstrap,
+    resample_indices,
+    resample_weights,
+)
 
 
 def macro_f1_of_sums(s: np.ndarray) -> np.ndarray:

@@ -6,7 +6,6 @@ import json
 import math
 
 import pytest
-
 from comic_emotion.metrics import lmms
 from comic_emotion.metrics.scoring import METRICS, aggregate, sample_row
 from test_metrics_scoring import perfect_answer, random_records

@@ -14,8 +14,8 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 import numpy as np
 import pytest
 import sklearn.metrics as skm
-
 from comic_emotion.metrics.scoring import METRICS, aggregate, sample_row, score_metric, score_rows
+
 from comic_emotion.storage import write_json_atomic, write_split
 from comic_emotion.taxonomy import label_set
 
@@ -172,7 +172,7 @@ def prepared(tmp_path, monkeypatch):
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "comic_emotion", *args], capture_output=True, text=True,
-                          env={**os.environ}, timeout=120)
+                          env={**os.environ}, timeout=120, check=False)
 
 
 def test_score_command_matches_library_and_writes_json(prepared, tmp_path):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 
 import pytest
-
 from comic_emotion.metrics.parsing import MAX_PARSE_CHARS, parse_answer
+
 from comic_emotion.taxonomy import label_set
 
 EMO = label_set("emorecom")

@@ -4,6 +4,10 @@ Each line of the predictions file is ``{"id": ..., "answer": "<raw model text>"}
 already-structured fields (``{"id": ..., "emotions": [...], "intensity": 0.6, ...}``), optionally
 with ``"label_scores": {label: score}`` from a scored run. Scoring is the lmms-eval task's own code
 path: :func:`comic_emotion.metrics.scoring.sample_row` then ``score_rows``.
+
+EmoRecCom submissions (the challenge's 10-column ``results.csv``, or a ``.csv`` given as predictions)
+are scored against the prepared ``emorecom`` split with the challenge's metric, the mean per-class
+ROC-AUC over all 8 classes (``--exclude-other``: the 7-class variant some teams used).
 """
 
 from __future__ import annotations
@@ -11,12 +15,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 _EPILOG = """examples:
   comic-emotion score --task comic_emotion_comic --predictions preds.jsonl
   comic-emotion score --task comic_emotion_manga --predictions preds.jsonl --out metrics.json --n-resamples 2000
+  comic-emotion score --task comic_emotion_emorecom --submission results.csv --split test
+  comic-emotion score --task comic_emotion_emorecom --submission results.csv --exclude-other --json
 """
 
 
@@ -25,7 +32,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "score", help="score a predictions JSONL file with the task's metrics (value ± 95%% CI)",
         description=__doc__.split("\n\n")[0], epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--task", required=True, help="lmms-eval task name, e.g. comic_emotion_comic")
-    parser.add_argument("--predictions", required=True, type=Path, help="JSONL file, one prediction per line")
+    given = parser.add_mutually_exclusive_group(required=True)
+    given.add_argument("--predictions", type=Path, help="JSONL file, one prediction per line (a .csv file is read "
+                       "as an EmoRecCom submission)")
+    given.add_argument("--submission", type=Path, help="EmoRecCom submission CSV (row_index,image_id,8 scores)")
+    parser.add_argument("--split", help="prepared split to score against (default: the task's)")
+    parser.add_argument("--exclude-other", action="store_true",
+                        help="EmoRecCom: average 7 classes, leaving out 'other' (not the official metric)")
     parser.add_argument("--out", type=Path, help="write every metric with its CI and signature as JSON here")
     parser.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
     parser.add_argument("--n-resamples", type=int, default=1000, help="bootstrap resamples (default 1000)")
@@ -76,7 +89,8 @@ def read_predictions(path: Path) -> dict[str, Mapping[str, Any]]:
     return out
 
 
-def score_predictions(task: str, predictions: Path, *, seed: int = 0, n_resamples: int = 1000) -> dict[str, Any]:
+def score_predictions(task: str, predictions: Path, *, seed: int = 0, n_resamples: int = 1000,
+                      split: str | None = None) -> dict[str, Any]:
     """Score ``predictions`` for ``task``; returns the JSON-ready report."""
     from comic_emotion.cli import CliError
     from comic_emotion.data import resolve_split
@@ -84,7 +98,7 @@ def score_predictions(task: str, predictions: Path, *, seed: int = 0, n_resample
     from comic_emotion.storage import read_records
 
     metadata = task_metadata(task)
-    resolved = resolve_split(str(metadata["dataset"]), str(metadata.get("split", "test")))
+    resolved = resolve_split(str(metadata["dataset"]), split or str(metadata.get("split", "test")))
     records = list(read_records(resolved.path))
     preds = read_predictions(predictions)
     gold_ids = {r["id"] for r in records}
@@ -106,6 +120,50 @@ def score_predictions(task: str, predictions: Path, *, seed: int = 0, n_resample
             "metrics": {name: score.to_dict() for name, score in scores.items()}}
 
 
+def score_submission(task: str, submission: Path, *, split: str | None = None,
+                     exclude_other: bool = False) -> dict[str, Any]:
+    """Score an EmoRecCom submission CSV for ``task``; returns the JSON-ready report.
+
+    The gold labels are the prepared ``emorecom`` split's records, in their row order (that of
+    ``test_transcriptions.json`` for the test split); rows are matched by image id.
+    """
+    import numpy as np
+
+    from comic_emotion.cli import CliError
+    from comic_emotion.converters.emorecom_submission import LABELS, mean_roc_auc, read_submission
+    from comic_emotion.data import resolve_split
+    from comic_emotion.storage import read_records
+
+    metadata = task_metadata(task)
+    if metadata["dataset"] != "emorecom":
+        raise CliError(f"{submission}: an EmoRecCom submission scores only EmoRecCom tasks; {task!r} reads "
+                       f"dataset {metadata['dataset']!r}")
+    resolved = resolve_split("emorecom", split or str(metadata.get("split", "test")))
+    if resolved.synthetic:
+        raise CliError("emorecom is not prepared under $COMIC_EMOTION_DATA: a submission is scored against the real "
+                       "gold labels (comic-emotion data prepare emorecom --source ...)")
+    records = list(read_records(resolved.path))
+    ids, scores = read_submission(submission, [r["source"]["original_id"] for r in records])
+    gold = np.array([[label in r["emotions"] for label in LABELS] for r in records], dtype=int)
+    result = mean_roc_auc(gold, scores, exclude=("other",) if exclude_other else (), single_class="ignore")
+    return {"task": task, "n": len(ids), "data": resolved.describe(), "format": "emorecom-submission",
+            "metric": "mean_roc_auc", "official": not exclude_other and not result["undefined"], **result}
+
+
+def format_submission_table(report: Mapping[str, Any]) -> str:
+    """Mean ROC-AUC and per-class AUC of a scored submission."""
+    averaged = len(report["classes"])
+    kind = "official, all 8 classes" if report["official"] else f"{averaged} classes, not the official 8-class mean"
+    data = report["data"]
+    lines = [f"{report['task']}: {report['n']} images ({data['data_source']}, split {data['data_split']})",
+             f"{'mean_roc_auc':14} {report['mean_roc_auc']:.4f}   ({kind})"]
+    for label, auc in report["per_class"].items():
+        note = "undefined: one gold value only" if label in report["undefined"] else ""
+        lines.append(f"  {label:12} {'N/A' if label in report['undefined'] else f'{auc:.4f}':>6}   {note}".rstrip())
+    lines += [f"  {label:12} {'-':>6}   excluded" for label in report["excluded"]]
+    return "\n".join(lines)
+
+
 def format_table(report: Mapping[str, Any]) -> str:
     """A readable table: metric, direction, value ± CI."""
     lines = [f"{report['task']}: {report['n']} samples ({report['data']['data_source']})",
@@ -122,8 +180,15 @@ def format_table(report: Mapping[str, Any]) -> str:
 def run(args: argparse.Namespace) -> int:
     from comic_emotion.storage import write_json_atomic
 
-    report = score_predictions(args.task, args.predictions, seed=args.seed, n_resamples=args.n_resamples)
+    submission = args.submission or (args.predictions if args.predictions.suffix.lower() == ".csv" else None)
+    if submission is not None:
+        report = score_submission(args.task, submission, split=args.split, exclude_other=args.exclude_other)
+        table = format_submission_table
+    else:
+        report = score_predictions(args.task, args.predictions, seed=args.seed, n_resamples=args.n_resamples,
+                                   split=args.split)
+        table = format_table
     if args.out:
         write_json_atomic(args.out, report)
-    print(json.dumps(report, indent=2, ensure_ascii=False) if args.json else format_table(report), file=sys.stdout)
+    print(json.dumps(report, indent=2, ensure_ascii=False) if args.json else table(report), file=sys.stdout)
     return 0

@@ -36,6 +36,7 @@ class ComicEmotionF1(evaluate.Metric):
     def _compute(self, predictions, references, label_set="emorecom", average="macro", zero_division=0.0):
         from comic_emotion.metrics import classification as cls
         from comic_emotion.metrics.parsing import PARSER_VERSION, parse_answer
+
         from comic_emotion.taxonomy import label_set as get_label_set
 
         labels = get_label_set(label_set)
