@@ -69,6 +69,24 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
         raise
 
 
+def check_writable_dir(directory: str | os.PathLike[str]) -> Path:
+    """Create ``directory`` if needed and prove it writable, before any long work starts.
+
+    Raises
+    ------
+    OSError
+        With a one-line message naming the directory, e.g. when it is read-only.
+    """
+    path = Path(directory)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".write-check-"):
+            pass
+    except OSError as exc:
+        raise OSError(f"{path}: cannot write there ({exc.strerror or exc}); choose another output directory") from None
+    return path
+
+
 def write_text_atomic(target: str | os.PathLike[str], text: str) -> None:
     """Write ``text`` (UTF-8) to ``target`` atomically."""
     with atomic_path(target) as tmp:

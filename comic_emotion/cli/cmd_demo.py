@@ -25,7 +25,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from comic_emotion.data import ensure_demo
     from comic_emotion.runner import check_results, read_results, run_lmms_eval, summary_table
+    from comic_emotion.storage import check_writable_dir
 
+    check_writable_dir(args.output)
     root = ensure_demo()
     print(f"demo set: {root}")
     arguments = ["--model", args.model, "--tasks", "comic_emotion", "--log_samples", "--batch_size", "1"]

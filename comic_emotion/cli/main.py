@@ -5,8 +5,8 @@ Each subcommand lives in its own module ``comic_emotion/cli/cmd_<name>.py`` expo
 taking the parsed namespace and returning an exit code). Modules must not import heavy libraries at
 module level: every invocation builds every parser.
 
-Errors: expected failures (bad input, missing files) raise :class:`CliError`, ``ValueError`` or
-``OSError`` and are printed as one line ``comic-emotion: error: ...`` with exit code 1 (2 is
+Errors: expected failures (bad input, missing files, an lmms-eval run without results) raise
+:class:`CliError`, ``ValueError``, ``OSError`` or :class:`~comic_emotion.runner.RunError` and are printed as one line ``comic-emotion: error: ...`` with exit code 1 (2 is
 argparse's usage error, and is also used by ``regress`` for bad input). ``--debug`` shows the
 traceback instead.
 """
@@ -22,6 +22,7 @@ from typing import Sequence
 import comic_emotion
 import comic_emotion.cli as cli_package
 from comic_emotion.cli import CliError
+from comic_emotion.runner import RunError
 
 __all__ = ["CliError", "build_parser", "main"]
 
@@ -63,7 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"comic-emotion: error: {exc}", file=sys.stderr)
         return exc.exit_code
-    except (ValueError, OSError) as exc:
+    except (ValueError, OSError, RunError) as exc:
         if args.debug:
             raise
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
