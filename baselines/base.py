@@ -36,12 +36,21 @@ class CpuBaseline(lmms):
         if str(device) != "cpu" and not str(device).startswith("cuda"):
             raise ValueError(f"{type(self).__name__}: device must be cpu or cuda[:N], got {device!r}")
         self.batch_size_per_gpu = int(batch_size)
+        import torch
         import torch.distributed as dist
 
+        self._device = torch.device(device)
         # Under `accelerate launch` lmms-eval has initialised the process group before building the
-        # model; each rank answers its own shard of the requests.
+        # model; each rank answers its own shard of the requests. lmms-eval gathers per-rank counts
+        # as tensors on `lm.device`, which must live where the backend can reduce them (NCCL: GPU).
         if dist.is_available() and dist.is_initialized():
             self._rank, self._world_size = dist.get_rank(), dist.get_world_size()
+            if dist.get_backend() == "nccl":
+                self._device = torch.device("cuda", torch.cuda.current_device())
+
+    @property
+    def device(self) -> "torch.device":  # noqa: F821  (torch is imported lazily)
+        return self._device
 
     @property
     def rank(self) -> int:

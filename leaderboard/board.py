@@ -107,7 +107,7 @@ def _domain(result: TaskResult) -> str:
 
 def task_header(result: TaskResult) -> dict[str, str]:
     return {"version": result.version, "data_hash": result.data_hash, "dataset": str(result.metadata["dataset"]),
-            "split": str(result.metadata.get("split", "test")), "domain": _domain(result),
+            "split": str(result.metadata.get("data_split", "test")), "domain": _domain(result),
             "official_metric": str(result.metadata.get("official_metric", OFFICIAL_METRIC))}
 
 

@@ -124,7 +124,7 @@ def _thumbnails(metadata: Mapping[str, Any], ids: set[str]) -> dict[str, str]:
             path = Path(str(metadata["data_path"]))
             found = data_hash(read_manifest(path.parent)) if path.is_file() else None
         else:
-            resolved = resolve_split(str(metadata["dataset"]), str(metadata.get("split", "test")))
+            resolved = resolve_split(str(metadata["dataset"]), str(metadata.get("data_split", "test")))
             path, found = resolved.path, resolved.data_hash
     except (ValueError, OSError):
         return {}

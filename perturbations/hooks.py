@@ -1,6 +1,6 @@
 """lmms-eval glue of the ``comic_emotion_robust`` subtasks: the clean task class, perturbing docs lazily.
 
-Each variant YAML names ``metadata: {dataset, split, perturbation, severity, seed}``; the clean subtask
+Each variant YAML names ``metadata: {dataset, data_split, perturbation, severity, seed}``; the clean subtask
 names no perturbation. :class:`RobustComicEmotionTask` subclasses the lead's
 :class:`comic_emotion.tasks.hooks.ComicEmotionTask` and wraps its ``doc_to_text``, ``doc_to_visual`` and
 ``process_results`` so that the prompt, the image and the scoring all see the perturbed doc; the prompt

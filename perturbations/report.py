@@ -81,7 +81,7 @@ def load_runs(path: str | Path) -> list[TaskRun]:
             with log.open(encoding="utf-8") as handle:
                 samples = [json.loads(line) for line in handle if line.strip()]
         severity = metadata.get("severity")
-        runs.append(TaskRun(task, model, str(metadata["dataset"]), str(metadata.get("split", "test")),
+        runs.append(TaskRun(task, model, str(metadata["dataset"]), str(metadata.get("data_split", "test")),
                             metadata.get("perturbation"), None if severity is None else int(severity),
                             values, samples))
     return runs

@@ -59,7 +59,7 @@ def write_run(directory: Path, *, model: str = "comic_emotion_majority", model_a
         results[task] = {"alias": task, **{f"{m},none": aggregate(m, rows) for m in METRIC_KEYS},
                          **{f"{m}_stderr,none": "N/A" for m in METRIC_KEYS}}
         configs[task] = {"task": task, "metadata": {
-            "version": version, "dataset": dataset, "split": "test",
+            "version": version, "dataset": dataset, "data_split": "test",
             "data_source": "demo (synthetic; not comparable with published numbers)" if demo else "real",
             "data_hash": hashlib.sha256(f"{dataset}-{data_tag}".encode()).hexdigest(),
             "data_licence": "CC-BY-4.0" if demo else "research-only", "data_non_commercial": not demo,

@@ -98,7 +98,7 @@ def score_predictions(task: str, predictions: Path, *, seed: int = 0, n_resample
     from comic_emotion.storage import read_records
 
     metadata = task_metadata(task)
-    resolved = resolve_split(str(metadata["dataset"]), split or str(metadata.get("split", "test")))
+    resolved = resolve_split(str(metadata["dataset"]), split or str(metadata.get("data_split", "test")))
     records = list(read_records(resolved.path))
     preds = read_predictions(predictions)
     gold_ids = {r["id"] for r in records}
@@ -138,7 +138,7 @@ def score_submission(task: str, submission: Path, *, split: str | None = None,
     if metadata["dataset"] != "emorecom":
         raise CliError(f"{submission}: an EmoRecCom submission scores only EmoRecCom tasks; {task!r} reads "
                        f"dataset {metadata['dataset']!r}")
-    resolved = resolve_split("emorecom", split or str(metadata.get("split", "test")))
+    resolved = resolve_split("emorecom", split or str(metadata.get("data_split", "test")))
     if resolved.synthetic:
         raise CliError("emorecom is not prepared under $COMIC_EMOTION_DATA: a submission is scored against the real "
                        "gold labels (comic-emotion data prepare emorecom --source ...)")
