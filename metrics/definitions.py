@@ -79,8 +79,8 @@ def _auc_inputs(rows: Rows, labels: tuple[str, ...]) -> tuple[np.ndarray, np.nda
 
 def roc_auc_macro(rows: Rows, labels: tuple[str, ...]) -> Prepared | None:
     y_true, scores, sig = _auc_inputs(rows, labels)
-    if sig["single_class_skipped"].count("+") + 1 == len(labels) and sig["single_class_skipped"] != "none":
-        return None
+    if all(y_true[:, j].all() or not y_true[:, j].any() for j in range(len(labels))):
+        return None  # no class has both gold values (or the label set is empty)
 
     def from_weights(weights: np.ndarray) -> np.ndarray:
         per_class = [v for v in cls.weighted_auc(y_true, scores, weights) if v is not None]
@@ -154,7 +154,9 @@ def clustering(which: str) -> Callable[[Rows, tuple[str, ...]], Prepared | None]
     """Agreement of predicted and gold speaker groupings of a sample's utterances (ARI, AMI, V-measure),
     per sample over utterances with a gold speaker, mean over samples (Manga-MMTL's clustering scores).
 
-    Missing or unnamed predicted speakers count as singleton clusters, so not answering is not rewarded.
+    A sample whose answer gives no per-utterance speakers scores 0 (otherwise an empty answer would
+    score 1 on panels where every utterance has its own speaker); within a list, a missing or unnamed
+    entry is a singleton cluster.
     """
     def prepare(rows: Rows, labels: tuple[str, ...]) -> Prepared | None:
         scored = [r for r in rows if r.get("clusters_gold")]
@@ -167,12 +169,15 @@ def clustering(which: str) -> Callable[[Rows, tuple[str, ...]], Prepared | None]
         values = []
         for row in scored:
             pred = list(row.get("clusters_pred") or ())
+            if not any(pred):
+                values.append(0.0)
+                continue
             pairs = [(g, pred[i] if i < len(pred) and pred[i] else f"\0{i}")
                      for i, g in enumerate(row["clusters_gold"]) if g is not None]
             values.append(float(fn([g for g, _ in pairs], [p for _, p in pairs])))
         values_arr = np.asarray(values)
         return Prepared(np.stack([values_arr, np.ones_like(values_arr)], 1), lambda s: s[..., 0] / s[..., 1],
-                        signature={"clusters": "per sample, mean; missing prediction = singleton"})
+                        signature={"clusters": "per sample, mean; no speaker list = 0; missing entry = singleton"})
     return prepare
 
 

@@ -12,6 +12,14 @@ key, and computes ``<metric>_stderr`` only for its built-in aggregations. So:
 - ``aggregate_<key>`` functions (generated below) are what the task YAML names with ``!function``.
 
 Undefined metrics aggregate to ``None`` (``null`` in JSON, ``N/A`` in the table).
+
+Key names: lmms-eval 0.7.3 pools a group's ``aggregate_metric_list`` entry into *every* subtask key
+that contains it as a substring (``evaluator_utils.consolidate_group_results``), and fails on a
+``None``. So no key other than the CI bounds contains ``macro_f1`` (the groups' metric): the
+per-sample attribution F1 is ``attribution_sample_f1`` and the strict-parse F1 ``strict_json_f1``.
+The group rows ``macro_f1_ci_low/high`` are then the means of the subtasks' bounds: for the
+unweighted mean of independent subtask scores that interval is wider than the exact one (the mean
+of half-widths >= the root-sum-square / k), i.e. conservative.
 """
 
 from __future__ import annotations
@@ -27,9 +35,9 @@ CI_METRICS: tuple[str, ...] = (
     "rougeL", "ece",
 )
 TASK_METRICS: tuple[str, ...] = CI_METRICS + (
-    "micro_f1", "weighted_f1", "macro_f1_strict", "exact_match", "hamming_loss", "auc_fallback_rate",
+    "micro_f1", "weighted_f1", "strict_json_f1", "exact_match", "hamming_loss", "auc_fallback_rate",
     "intensity_rmse", "intensity_spearman", "intensity_coverage", "valence_ccc", "arousal_ccc",
-    "attribution_macro_f1", "speaker_accuracy", "speaker_ari", "rouge1", "rouge2", "brier",
+    "attribution_sample_f1", "speaker_accuracy", "speaker_ari", "rouge1", "rouge2", "brier",
     "parse_failure_rate", "strict_parse_rate", "off_taxonomy_rate",
 )
 

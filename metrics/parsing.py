@@ -354,8 +354,15 @@ def _scan_text(text: str, labels: tuple[str, ...]) -> tuple[set[str], list[str]]
     return found, off
 
 
+def _speaker_of(text: str) -> str | None:
+    match = _SPEAKER_TEXT.search(text)
+    return match.group(1) if match else None
+
+
 def _from_text(text: str, labels: tuple[str, ...]) -> ParsedAnswer:
-    found, off = _scan_text(text, labels)
+    found, off = _scan_text(text, labels) if labels else (set(), [])
+    if not labels:
+        return ParsedAnswer((), None, None, _speaker_of(text), (), text[:MAX_EXPLANATION_CHARS], "lenient", ())
     if not found:
         return ParsedAnswer((), None, None, None, (), None, "failed", tuple(off))
     intensity_match = _INTENSITY_TEXT.search(text)
@@ -363,12 +370,11 @@ def _from_text(text: str, labels: tuple[str, ...]) -> ParsedAnswer:
     if intensity_match:
         number, scale = float(intensity_match.group(1)), (intensity_match.group(2) or "").replace(" ", "")
         intensity = _number(number / {"%": 100.0, "/100": 100.0, "/10": 10.0}.get(scale, 1.0))
-    speaker_match = _SPEAKER_TEXT.search(text)
     return ParsedAnswer(
         emotions=tuple(label for label in labels if label in found),
         confidences=None,
         intensity=intensity,
-        speaker=speaker_match.group(1) if speaker_match else None,
+        speaker=_speaker_of(text),
         attributions=(),
         explanation=text[:MAX_EXPLANATION_CHARS] if len(text.split()) > 3 or not text.isascii() else None,
         status="lenient",
@@ -384,7 +390,8 @@ def parse_answer(text: str | bytes | None, labels: Sequence[str]) -> ParsedAnswe
     text
         The model's answer; bytes are decoded as UTF-8 with replacement, ``None`` is an empty answer.
     labels
-        The task's ordered label set.
+        The task's ordered label set; empty for tasks without emotion labels (speaker links, VQA),
+        where a non-empty free-text answer is kept as the explanation with status ``lenient``.
 
     Returns
     -------
@@ -400,8 +407,6 @@ def parse_answer(text: str | bytes | None, labels: Sequence[str]) -> ParsedAnswe
     'lenient'
     """
     labels = tuple(labels)
-    if not labels:
-        raise ValueError("parse_answer needs a non-empty label set")
     stripped = _to_text(text)[:MAX_PARSE_CHARS].strip()
     if not stripped:
         return FAILED

@@ -53,7 +53,7 @@ _REGISTRY: dict[str, tuple[MetricInfo, Callable]] = {
     "macro_recall": _m(True, "recall per label, unweighted mean", "classification", d.prf("macro", 1)),
     "micro_precision": _m(True, "precision of pooled label decisions", "classification", d.prf("micro", 0)),
     "micro_recall": _m(True, "recall of pooled label decisions", "classification", d.prf("micro", 1)),
-    "macro_f1_strict": _m(True, "macro F1 counting only strict-JSON answers (others as empty)", "classification",
+    "strict_json_f1": _m(True, "macro F1 counting only strict-JSON answers (others as empty)", "classification",
                           d.prf("macro", 2, strict=True)),
     "accuracy": _m(True, "mean |gold ∩ pred| / |gold ∪ pred| (plain accuracy for single labels)", "classification",
                    d.outcome(1)),
@@ -76,7 +76,7 @@ _REGISTRY: dict[str, tuple[MetricInfo, Callable]] = {
                                       d.attribution("micro_precision")),
     "attribution_micro_recall": _m(True, "recall over pooled (actor, emotion) pairs", "attribution",
                                    d.attribution("micro_recall")),
-    "attribution_macro_f1": _m(True, "per-sample F1 over (actor, emotion) pairs, mean over samples", "attribution",
+    "attribution_sample_f1": _m(True, "per-sample F1 over (actor, emotion) pairs, mean over samples", "attribution",
                                d.attribution("macro_f1")),
     "speaker_accuracy": _m(True, "share of samples whose named speaker is one of the gold speakers", "attribution",
                            d.speaker_accuracy),
@@ -146,6 +146,8 @@ def prepare(metric: str, rows: Sequence[Mapping[str, Any]]) -> d.Prepared | None
     if metric not in _REGISTRY:
         raise ValueError(f"unknown metric {metric!r}; known: {', '.join(sorted(_REGISTRY))}")
     _, labels = _label_set_of(rows)
+    if not labels and METRICS[metric].group in ("classification", "calibration"):
+        return None  # a task without emotion labels (speaker links, VQA)
     return _REGISTRY[metric][1](rows, labels)
 
 

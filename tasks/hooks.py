@@ -14,14 +14,16 @@ from lmms_eval.api.task import ConfigurableTask
 from loguru import logger
 
 from comic_emotion.data import resolve_split
-from comic_emotion.metrics.scoring import aggregate, sample_row
+from comic_emotion.metrics.lmms import AGGREGATORS, results_for
+from comic_emotion.metrics.scoring import sample_row
 from comic_emotion.prompts import build_prompt
 from comic_emotion.storage import load_split_dataset
 
 __all__ = [
-    "ComicEmotionTask", "doc_to_visual", "doc_to_text", "doc_to_target", "process_results",
-    "aggregate_macro_f1", "aggregate_accuracy", "aggregate_intensity_mae",
+    "ComicEmotionTask", "doc_to_visual", "doc_to_text", "doc_to_target", "process_results", *AGGREGATORS,
 ]
+# The aggregation of every metric key (``aggregate_<key>``, named by the template's metric_list).
+globals().update(AGGREGATORS)
 
 
 class ComicEmotionTask(ConfigurableTask):
@@ -39,7 +41,7 @@ class ComicEmotionTask(ConfigurableTask):
 
     def download(self, dataset_kwargs: dict | None = None) -> None:
         metadata = dict(self.config.metadata or {})
-        resolved = resolve_split(metadata["dataset"], metadata.get("split", "test"))
+        resolved = resolve_split(metadata["dataset"], metadata.get("data_split", "test"))
         split = load_split_dataset(resolved.path)
         self.dataset = datasets.DatasetDict({self.config.test_split: split})
         self.dataset_no_image = datasets.DatasetDict({self.config.test_split: split.remove_columns("image")})
@@ -68,19 +70,6 @@ def doc_to_target(doc: dict) -> str:
 
 
 def process_results(doc: dict, results: list[str]) -> dict[str, dict]:
-    """One per-sample statistics row, stored under every metric key (lmms-eval aggregates per key)."""
+    """The per-sample statistics row, under every metric key (lmms-eval aggregates per key)."""
     record = record_of(doc)
-    row = sample_row(record, results[0] if results else None, label_set=record["label_set"])
-    return {metric: row for metric in ("macro_f1", "accuracy", "intensity_mae")}
-
-
-def aggregate_macro_f1(rows: list[dict]) -> float:
-    return aggregate("macro_f1", rows)
-
-
-def aggregate_accuracy(rows: list[dict]) -> float:
-    return aggregate("accuracy", rows)
-
-
-def aggregate_intensity_mae(rows: list[dict]) -> float:
-    return aggregate("intensity_mae", rows)
+    return results_for(sample_row(record, results[0] if results else None, label_set=record["label_set"]))

@@ -50,3 +50,17 @@ def test_ci_keys_bracket_the_value(rows):
             continue
         low, high = aggregate(f"{metric}_ci_low", rows), aggregate(f"{metric}_ci_high", rows)
         assert low <= value + 1e-12 and value <= high + 1e-12, metric
+
+
+def test_task_template_lists_every_metric_key_with_its_aggregator():
+    from comic_emotion.tasks import tasks_dir
+
+    text = (tasks_dir() / "_default_template_yaml").read_text(encoding="utf-8")
+    assert lmms.metric_list_yaml() in text
+
+
+def test_no_key_contains_the_group_metric_except_its_ci_bounds():
+    # lmms-eval pools a group's metric into every key containing it as a substring.
+    for key in lmms.metric_keys():
+        if "macro_f1" in key:
+            assert key in ("macro_f1", "macro_f1_ci_low", "macro_f1_ci_high"), key

@@ -52,7 +52,7 @@ def test_perfect_predictions_score_one():
     recs = random_records(50)
     rows = [sample_row(r, perfect_answer(r), label_set="emorecom") for r in recs]
     for metric in ("macro_f1", "micro_f1", "weighted_f1", "accuracy", "exact_match", "roc_auc_macro",
-                   "attribution_micro_f1", "attribution_macro_f1", "speaker_accuracy", "intensity_ccc",
+                   "attribution_micro_f1", "attribution_sample_f1", "speaker_accuracy", "intensity_ccc",
                    "intensity_pearson", "intensity_spearman", "rouge1", "rougeL", "strict_parse_rate"):
         assert aggregate(metric, rows) == pytest.approx(1.0), metric
     assert aggregate("bleu", rows) == pytest.approx(100.0)
@@ -227,3 +227,18 @@ def test_speaker_clustering_scores_equal_sklearn():
                        ("speaker_v_measure", skm.v_measure_score)):
         want = np.mean([fn(gold, p) for p in preds])
         assert aggregate(metric, rows) == pytest.approx(want, abs=1e-12)
+
+
+def test_task_without_emotion_labels_scores_text_and_leaves_classification_undefined():
+    rec = {"id": "q1", "label_set": "none", "emotions": [], "explanations": ["he is angry at his brother"]}
+    rows = [sample_row({**rec, "id": f"q{i}"}, "he is angry at his brother", label_set="none") for i in range(3)]
+    assert aggregate("macro_f1", rows) is None and aggregate("roc_auc_macro", rows) is None
+    assert aggregate("rougeL", rows) == pytest.approx(1.0)
+    assert aggregate("parse_failure_rate", rows) == 0.0
+
+
+def test_speaker_clustering_without_an_answer_scores_zero():
+    regions = [{"id": f"t{i}", "text": "x", "lang": "en", "speaker": s} for i, s in enumerate("ABC")]
+    rec = record(0, ["happy"], text_regions=regions)
+    rows = [sample_row(rec, '{"emotions": ["happy"]}', label_set="emorecom")]
+    assert aggregate("speaker_ari", rows) == 0.0
