@@ -10,16 +10,16 @@ import json
 from typing import Any
 
 import datasets
+from comic_emotion.metrics.lmms import AGGREGATORS, results_for
+from comic_emotion.metrics.scoring import sample_row
 from lmms_eval.api.task import ConfigurableTask
 from loguru import logger
 
 from comic_emotion.data import resolve_split
-from comic_emotion.metrics.lmms import AGGREGATORS, results_for
-from comic_emotion.metrics.scoring import sample_row
 from comic_emotion.prompts import build_prompt
 from comic_emotion.storage import load_split_dataset
 
-__all__ = [
+__all__ = [  # noqa: PLE0604 (AGGREGATORS holds the generated function names)
     "ComicEmotionTask", "doc_to_visual", "doc_to_text", "doc_to_target", "process_results", *AGGREGATORS,
 ]
 # The aggregation of every metric key (``aggregate_<key>``, named by the template's metric_list).
