@@ -189,15 +189,18 @@ def markdown_table(rows: Sequence[Mapping[str, Any]], *, demo: bool) -> str:
 def run_sweep(model_class: str, stages: Sequence[Stage], tasks: Sequence[str], output: str | Path, *,
               model_args: str = "", lmms_args: Sequence[str] = ()) -> dict[str, Any]:
     """Run every stage through lmms-eval, write sidecars and the delta table (JSON + markdown) under ``output``."""
+    from comic_emotion.lmms_plugin import TASKS_ONLY_ENV
     from comic_emotion.runner import expand_task_names, read_results, run_lmms_eval
 
     output = Path(output)
+    # Only this package's tasks: skip indexing lmms-eval's ~1,900 task files at every stage's start-up.
+    env = {TASKS_ONLY_ENV: "1"} if all(t.startswith("comic_emotion") for t in tasks) else {}
     subtasks = expand_task_names(tasks)
     files, scores, demo = [], [], False
     for i, stage in enumerate(stages):
         arguments = ["--model", "comic_emotion_staged", "--model_args", stage.model_args(model_class, model_args),
                      "--tasks", ",".join(tasks), "--log_samples", *lmms_args]
-        path = run_lmms_eval(arguments, output_path=output / f"{i:02d}-{stage.name.lstrip('+')}")
+        path = run_lmms_eval(arguments, output_path=output / f"{i:02d}-{stage.name.lstrip('+')}", env=env)
         results = read_results(path)
         recorded = str((results.get("config") or {}).get("model_args", ""))
         if stage.checkpoint.signature not in recorded:
