@@ -254,9 +254,15 @@ def _per_class(rows: Sequence[Mapping[str, Any]], labels: tuple[str, ...]) -> di
 
 def score_rows(rows: Sequence[Mapping[str, Any]], *, seed: int = 0, n_resamples: int = 1000,
                metrics: Sequence[str] | None = None, per_class: bool = True) -> dict[str, Score]:
-    """Every metric (or those named), plus per-label F1 and ROC-AUC, each with its CI and signature."""
+    """Every metric (or those named), plus per-label F1 and ROC-AUC, each with its CI and signature.
+
+    Rows are put in sample-id order first, so values *and* bootstrap intervals depend on the set
+    of samples only: lmms-eval gathers rows rank by rank under ``accelerate launch``, in another
+    order than one process produces.
+    """
     name, labels = _label_set_of(rows)
     _check_ids(rows)
+    rows = sorted(rows, key=lambda row: str(row.get("id")))
     prepared = {m: prepare(m, rows) for m in (metrics or METRICS)}
     if per_class:
         prepared.update(_per_class(rows, labels))
