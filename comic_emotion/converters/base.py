@@ -104,7 +104,14 @@ class Release:
 
     def use(self, path: Path) -> None:
         """Record ``path`` as a source file of the manifest, under its (official) file name."""
+        self.check_inside(path)
         self.used[path.name] = path
+
+    def check_inside(self, path: Path) -> None:
+        """Refuse a file (typically a symbolic link) that resolves outside the release root."""
+        if not path.resolve().is_relative_to(self.root.resolve()) and path != self.pinned:
+            raise DataError(f"{path}: resolves to {path.resolve()}, outside the release {self.root}; refusing "
+                            "to read through a link that leaves the release (copy the file in instead)")
 
     def relative(self, path: Path) -> str:
         """``path`` relative to the release root, POSIX style (stable across machines)."""
@@ -148,16 +155,24 @@ def new_record(conv: Converter, *, sample_id: str, split: str, original_id: str 
 
 def read_image(release: Release, path: Path) -> tuple[dict[str, Any], bytes]:
     """The image record (size, release-relative path, sha256) and the bytes of the user's copy."""
-    from PIL import Image, UnidentifiedImageError
+    import io
 
+    from PIL import Image
+
+    release.check_inside(path)
     data = path.read_bytes()
     try:
-        import io
-
         with Image.open(io.BytesIO(data)) as image:
             width, height = image.size
-    except (UnidentifiedImageError, OSError) as exc:
-        raise DataError(f"{path}: not a readable image ({exc})") from None
+            # Decode once (JPEG at 1/8 scale: every byte is still read) so a truncated download fails here,
+            # naming the file, and not later inside an lmms-eval run.
+            image.draft("RGB", (max(1, width // 8), max(1, height // 8)))
+            image.load()
+    except Image.DecompressionBombError as exc:  # not an OSError: PIL refuses images over 2x MAX_IMAGE_PIXELS
+        raise DataError(f"{path}: refused as a possible decompression bomb ({exc}); raise "
+                        "PIL.Image.MAX_IMAGE_PIXELS only for images you trust") from None
+    except OSError as exc:  # UnidentifiedImageError and truncation are OSErrors
+        raise DataError(f"{path}: not a readable image ({str(exc).split(' <_io.')[0]})") from None
     info = {"width": width, "height": height, "path": release.relative(path),
             "sha256": hashlib.sha256(data).hexdigest()}
     return info, data
