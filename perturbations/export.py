@@ -41,7 +41,10 @@ def _rows(path: Path, perturbation: Perturbation, counts: dict[str, int]) -> Ite
 
     from comic_emotion.schema import validate_sample
 
-    handle = pq.ParquetFile(path)
+    try:
+        handle = pq.ParquetFile(path)
+    except Exception as exc:  # pyarrow raises ArrowInvalid/OSError for truncated files
+        raise DataError(f"{path}: not a readable parquet split ({exc}); prepare the dataset again") from None
     for group in range(handle.num_row_groups):
         table = handle.read_row_group(group, columns=["sample", "image"])
         for text, image in zip(table.column("sample").to_pylist(), table.column("image").to_pylist()):
@@ -49,8 +52,12 @@ def _rows(path: Path, perturbation: Perturbation, counts: dict[str, int]) -> Ite
 
             record = json.loads(text)
             data = None if image is None else image.get("bytes")
-            picture = None if data is None else Image.open(io.BytesIO(data))
-            out = perturbation(Item(record, picture))
+            try:
+                picture = None if data is None else Image.open(io.BytesIO(data))
+                out = perturbation(Item(record, picture))
+            except (OSError, Image.DecompressionBombError) as exc:  # the bomb error is no OSError
+                problem = str(exc).split(" <_io.")[0]
+                raise DataError(f"{path}: sample {record.get('id')!r}: image not usable ({problem})") from None
             validate_sample(out.record, where=str(path))
             if out.image is not picture and out.image is not None:
                 buffer = io.BytesIO()
