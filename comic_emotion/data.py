@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
+from comic_emotion.schema import SCHEMA_VERSION
 from comic_emotion.storage import DataError, data_hash, read_manifest
 
 DATA_ENV = "COMIC_EMOTION_DATA"
@@ -112,6 +113,10 @@ def resolve_split(dataset: str, split: str) -> ResolvedSplit:
             raise DataError(f"unknown dataset {dataset!r}; known: {', '.join(sorted(DEMO_DOMAIN_OF))}")
         directory = ensure_demo() / domain
     manifest = read_manifest(directory)
+    version = str(manifest.get("schema_version", SCHEMA_VERSION))
+    if version.split(".")[0] != SCHEMA_VERSION.split(".")[0]:
+        raise DataError(f"{directory / 'manifest.json'}: field 'schema_version': {version} is not readable by "
+                        f"schema {SCHEMA_VERSION}; prepare the dataset again with this version")
     splits = manifest.get("splits", {})
     if split not in splits:
         raise DataError(f"{directory}: dataset {dataset!r} has no split {split!r} (has: {', '.join(sorted(splits))})")
