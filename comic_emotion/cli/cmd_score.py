@@ -72,13 +72,17 @@ def read_predictions(path: Path) -> dict[str, Mapping[str, Any]]:
     """Predictions by id; a bad line, a missing or duplicate id is an error naming the line."""
     from comic_emotion.cli import CliError
 
+    def refuse(constant: str) -> None:
+        raise ValueError(f"{constant}, which strict JSON does not allow")
+
     out: dict[str, Mapping[str, Any]] = {}
+    # Undecodable bytes in a raw model answer are data (U+FFFD), not an error: the answer is parsed as given.
     with open(path, encoding="utf-8", errors="replace") as handle:
         for number, line in enumerate(handle, 1):
             if not line.strip():
                 continue
             try:
-                item = json.loads(line)
+                item = json.loads(line, parse_constant=refuse)
             except ValueError as exc:
                 raise CliError(f"{path}: line {number}: not valid JSON ({exc.args[0][:60]})") from None
             if not isinstance(item, dict) or not isinstance(item.get("id"), str):
