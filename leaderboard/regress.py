@@ -85,6 +85,8 @@ def load_thresholds(path: str | os.PathLike[str] | None) -> dict[str, Any]:
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     except OSError as exc:
         raise GateInputError(f"{path}: cannot read thresholds ({exc.strerror})") from None
+    except UnicodeDecodeError as exc:
+        raise GateInputError(f"{path}: thresholds are not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except yaml.YAMLError as exc:
         raise GateInputError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
     data = {} if data is None else data
