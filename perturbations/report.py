@@ -60,8 +60,12 @@ def _model_of(results: dict[str, Any]) -> str:
 def load_runs(path: str | Path) -> list[TaskRun]:
     """The comic_emotion tasks of one results file (``*_results.json``) and their sample logs."""
     path = Path(path)
+
+    def refuse(constant: str) -> None:
+        raise ValueError(f"{path}: contains {constant}, which strict JSON does not allow; the run is broken, rerun it")
+
     try:
-        results = json.loads(path.read_text(encoding="utf-8"))
+        results = json.loads(path.read_text(encoding="utf-8"), parse_constant=refuse)
     except FileNotFoundError:
         raise ValueError(f"{path}: results file not found") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
