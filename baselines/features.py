@@ -14,7 +14,8 @@ All functions are pure and deterministic; each returns float32 arrays.
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 

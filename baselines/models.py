@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
-
 from comic_emotion.baselines import features as F
+
 from comic_emotion.storage import DataError, atomic_path, sha256_file, write_json_atomic
 
 KINDS = ("text", "image", "concat", "late_fusion")
@@ -215,9 +216,8 @@ def save_artifact(directory: str | os.PathLike[str], kind: str, models: Mapping[
     datasets = {}
     for name, model in models.items():
         target = directory / f"{name}.npz"
-        with atomic_path(target) as tmp:
-            with open(tmp, "wb") as handle:
-                np.savez(handle, **model.arrays)
+        with atomic_path(target) as tmp, open(tmp, "wb") as handle:
+            np.savez(handle, **model.arrays)
         datasets[name] = {**provenance.get(name, {}), "labels": list(model.labels), "multi_label": model.multi_label,
                           "weights": target.name, "weights_sha256": sha256_file(target)}
     manifest = {"format": FORMAT, "format_version": FORMAT_VERSION, "kind": kind,

@@ -11,11 +11,17 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+from comic_emotion.baselines.base import CpuBaseline, answer_json
+from comic_emotion.baselines.models import (
+    ArtifactError,
+    DatasetModel,
+    cached_model,
+    load_artifact,
+    retrain_hint,
+)
 from lmms_eval.api.instance import Instance
 from tqdm import tqdm
 
-from comic_emotion.baselines.base import CpuBaseline, answer_json
-from comic_emotion.baselines.models import ArtifactError, DatasetModel, cached_model, load_artifact, retrain_hint
 from comic_emotion.data import dataset_key_of
 from comic_emotion.taxonomy import label_set
 

@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from comic_emotion.baselines.staged import SIGNATURE_FILE, Checkpoint, CheckpointError, plan_checkpoint
+
 from comic_emotion.storage import write_json_atomic, write_text_atomic
 
 TABLE_JSON = "stage_deltas.json"
@@ -74,9 +76,9 @@ def merge_checkpoint(base: str, adapters: Sequence[str], out: str | Path, *, che
     import tempfile
 
     import torch
+    from comic_emotion.baselines.staged import apply_adapters
     from transformers import AutoModelForImageTextToText, AutoProcessor
 
-    from comic_emotion.baselines.staged import apply_adapters
     from comic_emotion.storage import replace_directory
 
     checkpoint = plan_checkpoint(base, adapters, merged=True, check_base=check_base)
@@ -119,6 +121,7 @@ def _sample_rows(results_path: Path, task: str, metric: str) -> list[dict]:
 def stage_scores(results_path: Path, tasks: Sequence[str]) -> dict[str, dict[str, dict[str, float | None]]]:
     """``{task: {metric: {"score", "ci_low", "ci_high"}}}`` of one results file (CIs from sample logs if absent)."""
     from comic_emotion.metrics.scoring import score_metric
+
     from comic_emotion.runner import check_results, read_results, task_metrics
 
     results = read_results(results_path)
@@ -152,7 +155,7 @@ def delta_table(stages: Sequence[str], scores: Sequence[Mapping[str, Mapping[str
                 value, base = history[-1], history[0]
                 previous = history[-2] if k else None
                 sign = -1.0 if _lower_is_better(metric) else 1.0
-                delta = lambda a, b: None if a is None or b is None else a - b  # noqa: E731
+                delta = lambda a, b: None if a is None or b is None else a - b
                 forgetting = None
                 earlier = [s for s in history[1:-1] if s is not None]  # adapter stages before this one
                 if value is not None and base is not None and earlier:

@@ -21,9 +21,8 @@ GOAL_SAMPLES_PER_S = 500.0
 
 
 def _synthetic(n: int, seed: int):
-    from PIL import Image, ImageDraw
-
     import numpy as np
+    from PIL import Image, ImageDraw
 
     rng = np.random.default_rng(seed)
     labels = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
@@ -48,6 +47,7 @@ def _synthetic(n: int, seed: int):
 
 def _baseline_rows(quick: bool) -> list[dict]:
     from comic_emotion.baselines.models import KINDS, fit_dataset
+
     from comic_emotion.taxonomy import label_set
 
     train_records, train_images = _synthetic(140, 0)
@@ -71,7 +71,7 @@ def _requests(n: int):
     from PIL import Image
 
     docs = [{"image": Image.new("RGB", (84, 56), (30 * i % 255, 90, 160))} for i in range(n)]
-    visual = lambda doc: [doc["image"]]  # noqa: E731
+    visual = lambda doc: [doc["image"]]
     requests = [Instance(request_type="generate_until", arguments=(f"Which emotion? {i}", {"max_new_tokens": 8,
                          "do_sample": False, "until": []}, visual, i, "bench", "test"), idx=0,
                          metadata={"task": "bench", "doc_id": i, "repeats": 1}) for i in range(n)]
@@ -81,8 +81,8 @@ def _requests(n: int):
 def _wrapper_rows(quick: bool) -> list[dict]:
     import lmms_eval.models as registry
     import peft
-
     from comic_emotion.baselines.staged import StagedCheckpoint
+
     from comic_emotion.testing.tiny_vlm import build_tiny_lora_adapter, build_tiny_qwen2_vl
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -12,12 +12,18 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
+from comic_emotion.baselines.features import image_features, predict_speaker, text_of
+from comic_emotion.baselines.models import (
+    FORMAT_VERSION,
+    ArtifactError,
+    fit_dataset,
+    load_artifact,
+    save_artifact,
+)
 from PIL import Image
 from sklearn.metrics import f1_score
 from sklearn.preprocessing import MultiLabelBinarizer
 
-from comic_emotion.baselines.features import image_features, predict_speaker, text_of
-from comic_emotion.baselines.models import FORMAT_VERSION, ArtifactError, fit_dataset, load_artifact, save_artifact
 from comic_emotion.taxonomy import label_set
 
 LABELS = label_set("demo")
@@ -84,7 +90,7 @@ def test_artifact_round_trip_and_refusals(small_model, tmp_path: Path):
 
 def run(*command: str, cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", *command], cwd=cwd, capture_output=True, text=True, timeout=600,
-                          env=os.environ.copy())
+                          env=os.environ.copy(), check=False)
 
 
 def test_old_artifact_through_lmms_eval_writes_no_results(small_model, tmp_path: Path):

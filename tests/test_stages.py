@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 import torch
-from safetensors.torch import load_file, save_file
-
 from comic_emotion.baselines.staged import CheckpointError, StagedCheckpoint, plan_checkpoint
 from comic_emotion.baselines.stages import merge_checkpoint, plan_stages
+from safetensors.torch import load_file, save_file
+
 from comic_emotion.testing.tiny_vlm import build_tiny_lora_adapter, build_tiny_qwen2_vl
 
 CPU = "device=cpu,device_map=cpu"
@@ -106,7 +106,7 @@ def test_merged_model_in_other_order_than_recorded_is_refused(tiny, tmp_path: Pa
 
 def cli(*arguments: str, cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "comic_emotion", *arguments], cwd=cwd, capture_output=True,
-                          text=True, timeout=600, env=os.environ.copy())
+                          text=True, timeout=600, env=os.environ.copy(), check=False)
 
 
 def test_stages_cli_bad_adapter_exits_nonzero_without_results(tiny, tmp_path: Path):
@@ -114,8 +114,8 @@ def test_stages_cli_bad_adapter_exits_nonzero_without_results(tiny, tmp_path: Pa
                str(tmp_path / "missing"), "--output", str(tmp_path / "out"), cwd=tmp_path)
     assert done.returncode == 1
     assert done.stderr.strip().splitlines() == [
-        f"comic-emotion: error: {tmp_path / 'missing'}: adapter directory not found; pass existing PEFT adapter "
-        "directories separated by '+'"]
+        (f"comic-emotion: error: {tmp_path / 'missing'}: adapter directory not found; pass existing PEFT adapter "
+         "directories separated by '+'")]
     assert not (tmp_path / "out").exists()
 
 

@@ -43,7 +43,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import json
 
-    from comic_emotion.baselines.stages import TABLE_MD, markdown_table, merge_checkpoint, plan_stages, run_sweep
+    from comic_emotion.baselines.stages import (
+        TABLE_MD,
+        markdown_table,
+        merge_checkpoint,
+        plan_stages,
+        run_sweep,
+    )
 
     if args.merged and args.save_merged:
         raise ValueError("--merged and --save-merged exclude each other")
