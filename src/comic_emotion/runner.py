@@ -66,15 +66,28 @@ def task_metrics(entry: Mapping[str, Any]) -> dict[str, float]:
     """The numeric metrics of one task entry, keyed by metric name (filter suffix ``,none`` dropped)."""
     metrics = {}
     for key, value in entry.items():
-        if "," not in key or "_stderr" in key or isinstance(value, (str, bool)) or value is None:
+        if "," not in key or "_stderr" in key or isinstance(value, bool):
             continue
         if isinstance(value, (int, float)):
             metrics[key.split(",")[0]] = float(value)
     return metrics
 
 
-def summary_table(results: Mapping[str, Any], *, metrics: Sequence[str] | None = None) -> str:
-    """A plain-text table: one row per subtask, its data source, and the chosen metrics."""
+HEADLINE_METRICS = ("macro_f1", "accuracy", "roc_auc_macro", "intensity_mae", "parse_failure_rate")
+
+
+def _cell(values: Mapping[str, float | None], metric: str) -> str:
+    value = values.get(metric)
+    if value is None or math.isnan(value):
+        return "-"
+    low, high = values.get(f"{metric}_ci_low"), values.get(f"{metric}_ci_high")
+    if low is None or high is None:
+        return f"{value:.4f}"
+    return f"{value:.4f} [{low:.3f}, {high:.3f}]"
+
+
+def summary_table(results: Mapping[str, Any], *, metrics: Sequence[str] = HEADLINE_METRICS) -> str:
+    """A plain-text table: one row per subtask, its data source, and the chosen metrics (with 95 % CIs)."""
     configs = results.get("configs") or {}
     rows = []
     for task, entry in sorted((results.get("results") or {}).items()):
@@ -83,14 +96,12 @@ def summary_table(results: Mapping[str, Any], *, metrics: Sequence[str] | None =
         values = task_metrics(entry)
         metadata = configs[task].get("metadata") or {}
         source = "demo" if str(metadata.get("data_source", "")).startswith("demo") else "real"
-        names = metrics or [m for m in values if not m.endswith(("_ci_low", "_ci_high"))]
-        rows.append((task, source, {m: values.get(m) for m in names}))
+        rows.append((task, source, values))
     if not rows:
         return "(no task results)"
-    names = list(dict.fromkeys(m for _, _, vals in rows for m in vals))
+    names = [m for m in metrics if any(m in values for _, _, values in rows)]
     header = ["task", "data", *names]
-    body = [[task, source, *("-" if vals.get(m) is None or math.isnan(vals[m]) else f"{vals[m]:.4f}"
-                             for m in names)] for task, source, vals in rows]
+    body = [[task, source, *(_cell(values, m) for m in names)] for task, source, values in rows]
     widths = [max(len(str(line[i])) for line in [header, *body]) for i in range(len(header))]
     lines = ["  ".join(str(c).ljust(w) for c, w in zip(line, widths)).rstrip() for line in [header, *body]]
     lines.insert(1, "  ".join("-" * w for w in widths))

@@ -23,7 +23,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from comic_emotion.cli.main import CliError
 
-    checkout = Path(__file__).resolve().parents[2]
+    checkout = Path(__file__).resolve().parents[3]  # src/comic_emotion/cli/cmd_bench.py
     if not (checkout / "benchmarks" / "__main__.py").exists():
         raise CliError("the benchmarks live in the source checkout; install with `pip install -e .` from a clone")
     command = [sys.executable, "-m", "benchmarks"] + (["--quick"] if args.quick else []) + (["--json"] if args.json else [])
