@@ -61,12 +61,24 @@ class CpuBaseline(lmms):
         return self._world_size
 
     def doc_of(self, request: Instance) -> dict[str, Any]:
-        """The lmms-eval document (``sample`` JSON text and decoded ``image``) behind a request."""
-        _context, _gen_kwargs, _doc_to_visual, doc_id, task, split = request.args
-        return self.task_dict[task][split][doc_id]
+        """The document behind a request, as its task presents it to models.
+
+        The request carries the task's bound ``doc_to_visual``; through its task a perturbed variant
+        (``comic_emotion_robust``) hands over the perturbed record, so baselines see what a VLM sees.
+        """
+        _context, _gen_kwargs, doc_to_visual, doc_id, task, split = request.args
+        doc = self.task_dict[task][split][doc_id]
+        presented = getattr(getattr(doc_to_visual, "__self__", None), "presented_doc", None)
+        return doc if presented is None else presented(doc)
+
+    def image_of(self, request: Instance) -> Any:
+        """The image the task shows (after any image perturbation), or ``None``."""
+        _context, _gen_kwargs, doc_to_visual, doc_id, task, split = request.args
+        visuals = doc_to_visual(self.task_dict[task][split][doc_id])
+        return visuals[0] if visuals else None
 
     def record_of(self, request: Instance) -> dict[str, Any]:
-        """The canonical record behind a ``generate_until`` request."""
+        """The canonical record behind a ``generate_until`` request, as presented."""
         return json.loads(self.doc_of(request)["sample"])
 
     def predict(self, record: Mapping[str, Any]) -> dict[str, Any]:

@@ -58,14 +58,12 @@ class FeatureBaseline(CpuBaseline):
         return self._models[dataset]
 
     def generate_until(self, requests: list[Instance]) -> list[str]:
-        import json
-
         answers: list[str | None] = [None] * len(requests)
         groups: dict[tuple[str, str], list[tuple[int, dict, Any]]] = defaultdict(list)
         for i, request in enumerate(requests):
-            doc = self.doc_of(request)
-            record = json.loads(doc["sample"])
-            groups[(dataset_key_of(record), record["label_set"])].append((i, record, doc.get("image")))
+            record = self.record_of(request)
+            image = None if self.kind == "text" else self.image_of(request)
+            groups[(dataset_key_of(record), record["label_set"])].append((i, record, image))
         progress = tqdm(total=len(requests), disable=self.rank != 0, desc=type(self).__name__)
         for (dataset, label_set_name), items in groups.items():
             model = self.model_for(dataset, label_set_name)

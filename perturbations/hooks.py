@@ -49,13 +49,14 @@ class RobustComicEmotionTask(ComicEmotionTask):
             self._records[key] = self.perturbation(Item(record_of(doc), None)).record
         return self._records[key]
 
-    def _doc(self, doc: dict) -> dict:
+    def presented_doc(self, doc: dict) -> dict:
+        """The document with its perturbed record (the image is perturbed in :meth:`doc_to_visual`)."""
         if self.perturbation is None:
             return doc
         return {**doc, "sample": canonical_json(self._record(doc))}
 
     def doc_to_text(self, doc: dict) -> Any:
-        return super().doc_to_text(self._doc(doc))
+        return super().doc_to_text(self.presented_doc(doc))
 
     def doc_to_visual(self, doc: dict) -> Any:
         if self.perturbation is None or self.perturbation.family not in IMAGE_FAMILIES or doc.get("image") is None:
@@ -63,7 +64,7 @@ class RobustComicEmotionTask(ComicEmotionTask):
         return super().doc_to_visual({**doc, "image": self.perturbation(Item(record_of(doc), doc["image"])).image})
 
     def process_results(self, doc: dict, results: Any, full_docs: Any = None) -> dict:
-        perturbed = self._doc(doc)
+        perturbed = self.presented_doc(doc)
         out = dict(super().process_results(perturbed, results, full_docs=full_docs))
         changed = False if self.perturbation is None else self._record(doc)["meta"]["perturbation"]["changed"]
         out[CHANGED_KEY] = float(changed)

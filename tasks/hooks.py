@@ -50,6 +50,14 @@ class ComicEmotionTask(ConfigurableTask):
                     f"({resolved.path}, hash {resolved.data_hash[:12]})")
 
 
+    def presented_doc(self, doc: dict) -> dict:
+        """The document as the model is shown it; perturbed variants return their perturbed record.
+
+        Models that read documents directly (the CPU baselines) use this, so they see what a VLM sees.
+        """
+        return doc
+
+
 def record_of(doc: dict) -> dict:
     """The canonical record of an lmms-eval document."""
     return json.loads(doc["sample"])
