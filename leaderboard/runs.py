@@ -204,8 +204,11 @@ def load_run(path: str | os.PathLike[str], *, sample_logs: Sequence[str | os.Pat
                                  task_metrics(path, task, entry, shown=shown))
     if not tasks:
         raise RunError(f"{path}: no comic_emotion subtask with results (tasks: {', '.join(sorted(results))})")
-    run = Run(path, str(config.get("model") or "unknown"), str(args), raw.get("lmms_eval_version"),
-              str(raw.get("date") or ""), tasks, raw)
+    # lmms-eval 0.7.3 fills `lmms_eval_version` from the git checkout of the working directory
+    # ("main@<hash>" of whatever repository the run started in); our tasks record the installed package.
+    packages = {str(t.metadata["lmms_eval_package"]) for t in tasks.values() if t.metadata.get("lmms_eval_package")}
+    version = packages.pop() if len(packages) == 1 else raw.get("lmms_eval_version")
+    run = Run(path, str(config.get("model") or "unknown"), str(args), version, str(raw.get("date") or ""), tasks, raw)
     _attach_logs(run, sample_logs)
     return run
 

@@ -45,7 +45,7 @@ class ComicEmotionTask(ConfigurableTask):
         split = load_split_dataset(resolved.path)
         self.dataset = datasets.DatasetDict({self.config.test_split: split})
         self.dataset_no_image = datasets.DatasetDict({self.config.test_split: split.remove_columns("image")})
-        self.config.metadata = {**metadata, **resolved.describe()}
+        self.config.metadata = {**metadata, **resolved.describe(), **_software_versions()}
         logger.info(f"{self.config.task}: {len(split)} samples from {resolved.describe()['data_source']} data "
                     f"({resolved.path}, hash {resolved.data_hash[:12]})")
 
@@ -56,6 +56,13 @@ class ComicEmotionTask(ConfigurableTask):
         Models that read documents directly (the CPU baselines) use this, so they see what a VLM sees.
         """
         return doc
+
+
+def _software_versions() -> dict[str, str]:
+    """Installed versions, for the results file (lmms-eval's own `lmms_eval_version` is a git ref)."""
+    from importlib.metadata import version
+
+    return {"lmms_eval_package": version("lmms-eval"), "comic_emotion_version": version("comic-emotion-bench")}
 
 
 def record_of(doc: dict) -> dict:

@@ -1,44 +1,57 @@
-"""``comic-emotion demo``: the whole main job on the synthetic demo set, with the CPU baseline."""
+"""``comic-emotion demo``: the whole main job on the synthetic demo set, with CPU baselines.
+
+Generates the demo set (once), runs the real lmms-eval CLI on the ``comic_emotion`` group for each
+model, checks that every subtask has results, prints a summary table per model, adds the runs to a
+demo leaderboard and renders its static page (with a per-sample viewer per run).
+"""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
-DEFAULT_TASKS = ("comic_emotion_comic", "comic_emotion_manga", "comic_emotion_art")
+DEFAULT_MODELS = ("comic_emotion_majority", "comic_emotion_late_fusion")
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "demo",
-        help="generate the demo set and score the CPU baseline on comic_emotion through lmms-eval",
+        help="generate the demo set, score CPU baselines on comic_emotion through lmms-eval, build a leaderboard page",
         description="Generate the synthetic demo set (once), run the real lmms-eval CLI on the comic_emotion "
-        "group with a CPU model, print a summary table and write results under --output.",
-        epilog="example: comic-emotion demo --output results/demo",
+        "group for each model, print summary tables, and write results, a demo leaderboard and its page under "
+        "--output.",
+        epilog="example: comic-emotion demo --output results/demo --model comic_emotion_text",
     )
     parser.add_argument("--output", default="results/demo", help="lmms-eval --output_path (default: %(default)s)")
-    parser.add_argument("--model", default="comic_emotion_majority", help="lmms-eval model name (default: %(default)s)")
-    parser.add_argument("--model-args", default="", help="lmms-eval --model_args")
+    parser.add_argument("--model", action="append", help="lmms-eval model name; repeatable "
+                        f"(default: {', '.join(DEFAULT_MODELS)})")
+    parser.add_argument("--model-args", default="", help="lmms-eval --model_args (applied to every model)")
     parser.add_argument("--limit", type=int, default=None, help="samples per subtask (testing only)")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from comic_emotion.data import ensure_demo
-    from comic_emotion.runner import check_results, read_results, run_lmms_eval, summary_table
+    from comic_emotion.leaderboard import add_results, render
+    from comic_emotion.runner import check_results, expand_task_names, read_results, run_lmms_eval, summary_table
     from comic_emotion.storage import check_writable_dir
 
-    check_writable_dir(args.output)
-    root = ensure_demo()
-    print(f"demo set: {root}")
-    arguments = ["--model", args.model, "--tasks", "comic_emotion", "--log_samples", "--batch_size", "1"]
-    if args.model_args:
-        arguments += ["--model_args", args.model_args]
-    if args.limit is not None:
-        arguments += ["--limit", str(args.limit)]
-    path = run_lmms_eval(arguments, output_path=args.output)
-    results = read_results(path)
-    check_results(results, DEFAULT_TASKS)
-    print()
-    print(summary_table(results))
-    print(f"\nresults: {path}")
+    output = check_writable_dir(args.output)
+    print(f"demo set: {ensure_demo()}")
+    runs = []
+    for model in args.model or DEFAULT_MODELS:
+        arguments = ["--model", model, "--tasks", "comic_emotion", "--log_samples", "--batch_size", "1"]
+        if args.model_args:
+            arguments += ["--model_args", args.model_args]
+        if args.limit is not None:
+            arguments += ["--limit", str(args.limit)]
+        path = run_lmms_eval(arguments, output_path=output)
+        results = read_results(path)
+        check_results(results, expand_task_names(["comic_emotion"]))
+        runs.append(path)
+        print(f"\n{model}\n{summary_table(results)}\nresults: {path}\n")
+    board = output / "leaderboard-demo.json"
+    add_results(board, runs, allow_demo=True, replace=True)
+    page = render(board, output / "site", runs=runs)
+    print(f"leaderboard (demo board): {board}\npage: {page} (open it in a browser; no server needed)")
     return 0
