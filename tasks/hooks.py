@@ -49,7 +49,6 @@ class ComicEmotionTask(ConfigurableTask):
         logger.info(f"{self.config.task}: {len(split)} samples from {resolved.describe()['data_source']} data "
                     f"({resolved.path}, hash {resolved.data_hash[:12]})")
 
-
     def presented_doc(self, doc: dict) -> dict:
         """The document as the model is shown it; perturbed variants return their perturbed record.
 
