@@ -38,7 +38,7 @@ _ADDRESS = re.compile(r" at 0x[0-9a-f]+>")
 
 def cli(*arguments: str, hash_seed: str, cwd: Path) -> subprocess.CompletedProcess:
     # cwd outside the checkout: lmms-eval 0.7.3 reads `--tasks comic_emotion` as a directory of YAML files
-    # when ./comic_emotion exists (the package folder at the repository root) and then finds no task.
+    # whenever ./comic_emotion exists in the working directory, and then finds no task.
     env = {**os.environ, "PYTHONHASHSEED": hash_seed}
     completed = subprocess.run(["comic-emotion", *arguments], capture_output=True, text=True, timeout=300, env=env,
                                cwd=cwd)
