@@ -95,6 +95,28 @@ def _timed_run(task: str, model_dir: Path, limit: int, include: Path, out: Path,
     return time.perf_counter() - start
 
 
+def _startup_pair(tmp_path: Path, repeats: int) -> tuple[float, float, bool]:
+    """Wall time of bare `lmms-eval` and of `comic-emotion run` on the same one-sample job (best of
+    ``repeats``, interleaved), and whether both wrote the same metric values."""
+    from comic_emotion.runner import read_results, results_files
+
+    job = ["--model", "comic_emotion_majority", "--tasks", "comic_emotion_comic", "--limit", "1"]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
+    best = {"bare": float("inf"), "ours": float("inf")}
+    outputs = {}
+    for i in range(repeats):
+        for name, command in (("bare", [sys.executable, "-m", "lmms_eval"]),
+                              ("ours", [sys.executable, "-m", "comic_emotion", "run"])):
+            out = tmp_path / f"startup-{name}-{i}"
+            start = time.perf_counter()
+            subprocess.run([*command, *job, "--output_path", str(out)], check=True, capture_output=True, env=env,
+                           cwd=tmp_path)
+            best[name] = min(best[name], time.perf_counter() - start)
+            outputs[name] = read_results(results_files(out)[-1])["results"]["comic_emotion_comic"]
+    same = {k: v for k, v in outputs["bare"].items() if "," in k} == {k: v for k, v in outputs["ours"].items() if "," in k}
+    return best["bare"], best["ours"], same
+
+
 def run(quick: bool) -> list[dict]:
     from comic_emotion.data import ensure_demo
     from comic_emotion.demo.build import build_demo
@@ -113,6 +135,10 @@ def run(quick: bool) -> list[dict]:
         rows.append({"what": "demo set generation (3 domains)", "ours": seconds, "reference": None, "unit": "s",
                      "ratio": None, "goal": "< 15 s", "passed": seconds < 15})
         ensure_demo()
+        bare, ours, same = _startup_pair(tmp_path, 1 if quick else 3)
+        rows.append({"what": "start-up: comic-emotion run vs bare lmms-eval (1-sample job, same results)",
+                     "ours": ours, "reference": bare, "unit": "s", "ratio": ours / bare,
+                     "goal": "ours/bare <= 0.7 and identical metrics", "passed": ours / bare <= 0.7 and same})
         tokens, (small, large) = 8, ((4, 12) if quick else (8, 40))
         model_dir = build_tiny_qwen2_vl(tmp_path / "tiny", seed=0)
         _bare_task(tmp_path, large, tokens)
