@@ -22,7 +22,7 @@ from comic_emotion.baselines.models import (
 from lmms_eval.api.instance import Instance
 from tqdm import tqdm
 
-from comic_emotion.data import dataset_key_of
+from comic_emotion.data import dataset_key_of, resolve_split
 from comic_emotion.taxonomy import label_set
 
 _CHUNK = 256
@@ -39,10 +39,11 @@ class FeatureBaseline(CpuBaseline):
         self.artifact = load_artifact(str(artifact), kind=self.kind) if artifact else None
         self._models: dict[str, DatasetModel] = {}
 
-    def model_for(self, dataset: str, label_set_name: str) -> DatasetModel:
+    def model_for(self, dataset: str, label_set_name: str, eval_split: str = "test") -> DatasetModel:
         """The fitted model of one dataset (from the artefact, or trained and cached on first use)."""
         if dataset not in self._models:
             if self.artifact is None:
+                self._check_trainable(dataset, label_set_name, eval_split)
                 model = cached_model(self.kind, dataset, self.train_split)
             elif dataset in self.artifact.models:
                 model = self.artifact.models[dataset]
@@ -57,16 +58,29 @@ class FeatureBaseline(CpuBaseline):
             self._models[dataset] = model
         return self._models[dataset]
 
+    def _check_trainable(self, dataset: str, label_set_name: str, eval_split: str) -> None:
+        """One clear error where a dataset cannot train a feature model (before lmms-eval's traceback)."""
+        name = type(self).__name__
+        if not label_set(label_set_name):
+            raise ArtifactError(f"{name}: dataset {dataset!r} has no emotion labels (label set {label_set_name!r}); "
+                                "the feature baselines predict emotions: run comic_emotion_majority on it")
+        splits = sorted(resolve_split(dataset, eval_split).manifest.get("splits", {}))
+        if self.train_split not in splits:
+            raise ArtifactError(f"{name}: dataset {dataset!r} has no {self.train_split!r} split to train on (has: "
+                                f"{', '.join(splits)}); pass --model_args train_split=<split> or artifact=<path>, "
+                                "or use comic_emotion_majority (test-set prior)")
+
     def generate_until(self, requests: list[Instance]) -> list[str]:
         answers: list[str | None] = [None] * len(requests)
-        groups: dict[tuple[str, str], list[tuple[int, dict, Any]]] = defaultdict(list)
+        groups: dict[tuple[str, str, str], list[tuple[int, dict, Any]]] = defaultdict(list)
         for i, request in enumerate(requests):
             record = self.record_of(request)
             image = None if self.kind == "text" else self.image_of(request)
-            groups[(dataset_key_of(record), record["label_set"])].append((i, record, image))
+            key = (dataset_key_of(record), record["label_set"], str(record["source"].get("split") or "test"))
+            groups[key].append((i, record, image))
         progress = tqdm(total=len(requests), disable=self.rank != 0, desc=type(self).__name__)
-        for (dataset, label_set_name), items in groups.items():
-            model = self.model_for(dataset, label_set_name)
+        for (dataset, label_set_name, eval_split), items in groups.items():
+            model = self.model_for(dataset, label_set_name, eval_split)
             for start in range(0, len(items), _CHUNK):
                 chunk = items[start:start + _CHUNK]
                 predictions = model.answers(self.kind, [r for _, r, _ in chunk], [im for _, _, im in chunk])

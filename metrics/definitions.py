@@ -209,29 +209,55 @@ def calibration(which: str) -> Callable[[Rows, tuple[str, ...]], Prepared | None
     return prepare
 
 
-def _text_rows(rows: Rows) -> list[Mapping[str, Any]]:
-    return [r for r in rows if r.get("explanation_refs")]
+# Row fields of each scored text: (references, sacrebleu tokenizer, BLEU counts, ROUGE-1/2/L F).
+TEXT_FIELDS: Mapping[str, tuple[str, str, str, str]] = {
+    "explanation": ("explanation_refs", "bleu_tokenizer", "bleu_stats", "rouge"),
+    "answer": ("answer_refs", "answer_bleu_tokenizer", "answer_bleu_stats", "answer_rouge"),
+}
 
 
-def bleu(rows: Rows, labels: tuple[str, ...]) -> Prepared | None:
-    scored = _text_rows(rows)
-    if not scored:
-        return None
-    toks = [r["bleu_tokenizer"] for r in scored]
-    stats = np.asarray([r["bleu_stats"] for r in scored], dtype=float)
-    sig = {"sacrebleu": text.bleu_signature(toks, [len(r["explanation_refs"]) for r in scored])}
-    return Prepared(stats, text.bleu_from_sums, signature=sig, bca=False)
+def _text_rows(rows: Rows, refs: str) -> list[Mapping[str, Any]]:
+    return [r for r in rows if r.get(refs)]
 
 
-def rouge(which: int) -> Callable[[Rows, tuple[str, ...]], Prepared | None]:
+def text_bleu(kind: str) -> Callable[[Rows, tuple[str, ...]], Prepared | None]:
+    """Corpus BLEU of the ``kind`` text (``explanation`` or ``answer``) over rows with references."""
+    refs, tok, counts, _ = TEXT_FIELDS[kind]
+
     def prepare(rows: Rows, labels: tuple[str, ...]) -> Prepared | None:
-        scored = _text_rows(rows)
+        scored = _text_rows(rows, refs)
+        if not scored:
+            return None
+        toks = [r[tok] for r in scored]
+        stats = np.asarray([r[counts] for r in scored], dtype=float)
+        sig = {"sacrebleu": text.bleu_signature(toks, [len(r[refs]) for r in scored])}
+        return Prepared(stats, text.bleu_from_sums, signature=sig, bca=False)
+    return prepare
+
+
+bleu = text_bleu("explanation")
+
+
+def rouge(which: int, kind: str = "explanation") -> Callable[[Rows, tuple[str, ...]], Prepared | None]:
+    refs, _, _, field = TEXT_FIELDS[kind]
+
+    def prepare(rows: Rows, labels: tuple[str, ...]) -> Prepared | None:
+        scored = _text_rows(rows, refs)
         if not scored:
             return None
         from importlib.metadata import version
 
-        values = np.asarray([r["rouge"][which] for r in scored], dtype=float)
+        values = np.asarray([r[field][which] for r in scored], dtype=float)
         return Prepared(np.stack([values, np.ones_like(values)], 1), lambda s: s[..., 0] / s[..., 1],
                         signature={"rouge": f"tok:{text.LatinCjkTokenizer.name}|stem:no|multi:max-f"
                                             f"|version:{version('rouge-score')}"})
     return prepare
+
+
+def answer_exact_match(rows: Rows, labels: tuple[str, ...]) -> Prepared | None:
+    """Share of questions whose normalised answer equals a normalised reference (see ``normalise_answer``)."""
+    scored = [r for r in rows if r.get("answer_exact") is not None]
+    if not scored:
+        return None
+    prepared = _share(scored, lambda r: r["answer_exact"] == 1.0)
+    return Prepared(prepared.stats, prepared.from_sums, signature={"normalise": "nfkc|casefold|no-space|no-punct"})

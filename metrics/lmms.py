@@ -32,13 +32,13 @@ from comic_emotion.metrics.scoring import METRICS, aggregate
 # The headline metrics of the tasks, in table order; each gets a CI.
 CI_METRICS: tuple[str, ...] = (
     "macro_f1", "accuracy", "roc_auc_macro", "intensity_mae", "intensity_ccc", "attribution_micro_f1", "bleu",
-    "rougeL", "ece",
+    "rougeL", "ece", "answer_rougeL", "speaker_ari",
 )
 TASK_METRICS: tuple[str, ...] = CI_METRICS + (
     "micro_f1", "weighted_f1", "strict_json_f1", "exact_match", "hamming_loss", "auc_fallback_rate",
     "intensity_rmse", "intensity_spearman", "intensity_coverage", "valence_ccc", "arousal_ccc",
-    "attribution_sample_f1", "speaker_accuracy", "speaker_ari", "rouge1", "rouge2", "brier",
-    "parse_failure_rate", "strict_parse_rate", "off_taxonomy_rate",
+    "attribution_sample_f1", "speaker_accuracy", "rouge1", "rouge2", "brier",
+    "parse_failure_rate", "strict_parse_rate", "off_taxonomy_rate", "answer_bleu", "answer_exact_match",
 )
 
 _BASE = ("id", "label_set")
@@ -49,6 +49,7 @@ _FIELDS: Mapping[str, tuple[str, ...]] = {
                     "clusters_pred"),
     "calibration": ("gold", "confidences"),
     "explanation": ("explanation_refs", "bleu_tokenizer", "bleu_stats", "rouge"),
+    "answer": ("answer_refs", "answer_bleu_tokenizer", "answer_bleu_stats", "answer_rouge", "answer_exact"),
 }
 
 

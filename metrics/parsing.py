@@ -32,7 +32,7 @@ from typing import Any
 
 from comic_emotion.metrics.lexicon import EN_PHRASES, EN_WORDS, JA_STEMS, map_word
 
-PARSER_VERSION = "1"
+PARSER_VERSION = "2"
 MAX_PARSE_CHARS = 16_384
 MAX_EXPLANATION_CHARS = 2_000
 STATUSES = ("strict", "lenient", "failed")
@@ -45,6 +45,7 @@ _SPEAKER_KEYS = ("speaker", "speaker_id", "話者")
 _ATTRIBUTION_KEYS = ("attributions", "attribution", "characters", "per_character")
 _EXPLANATION_KEYS = ("explanation", "reason", "reasoning", "rationale", "説明", "理由")
 _UTTERANCE_SPEAKER_KEYS = ("utterance_speakers", "speakers", "speaker_per_utterance")
+_ANSWER_KEYS = ("answer", "回答", "答え")
 _ACTOR_KEYS = ("actor_id", "actor", "character", "name", "speaker", "who")
 _INTENSITY_WORDS = (("very high", 0.9), ("extreme", 0.9), ("intense", 0.9), ("very strong", 0.9),
                     ("high", 0.75), ("strong", 0.75), ("moderate", 0.5), ("medium", 0.5),
@@ -67,7 +68,8 @@ class ParsedAnswer:
 
     ``emotions`` are labels of the task's label set, de-duplicated, in label-set order;
     ``off_taxonomy`` are emotion words the answer gave that fit no label. ``status`` is
-    ``"strict"``, ``"lenient"`` or ``"failed"`` (see the module docstring).
+    ``"strict"``, ``"lenient"`` or ``"failed"`` (see the module docstring). ``answer`` is the
+    answer to a question (tasks without emotion labels only): the ``answer`` field, or the whole free text.
     """
 
     emotions: tuple[str, ...]
@@ -81,6 +83,7 @@ class ParsedAnswer:
     valence: float | None = None
     arousal: float | None = None
     utterance_speakers: tuple[str, ...] = ()
+    answer: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
@@ -296,7 +299,9 @@ def _from_object(value: Any, labels: tuple[str, ...], status: str) -> ParsedAnsw
         emotions = collector.ordered()
         return ParsedAnswer(emotions, None, None, None, (), None, status, tuple(collector.off)) if emotions else None
     mapping = {str(k).strip().lower(): v for k, v in value.items()}
-    emotions_raw = _get(mapping, _EMOTION_KEYS)
+    # Without emotion labels, "answer" is the answer to a question, not an emotion.
+    emotions_raw = _get(mapping, _EMOTION_KEYS) if labels else None
+    answer = _get(mapping, _ANSWER_KEYS) if not labels else None
     if emotions_raw is not None:
         collector.value(emotions_raw)
     elif mapping and all(_number(v) is not None and map_word(k, labels)[1] for k, v in mapping.items()):
@@ -319,9 +324,11 @@ def _from_object(value: Any, labels: tuple[str, ...], status: str) -> ParsedAnsw
         valence=_number(mapping.get("valence"), low=-1.0),
         arousal=_number(mapping.get("arousal")),
         utterance_speakers=_speaker_list(_get(mapping, _UTTERANCE_SPEAKER_KEYS)),
+        answer=str(answer).strip()[:MAX_EXPLANATION_CHARS] or None
+        if isinstance(answer, (str, int, float)) and not isinstance(answer, bool) else None,
     )
     useful = (parsed.emotions or parsed.attributions or parsed.intensity is not None or parsed.explanation
-              or parsed.off_taxonomy or parsed.utterance_speakers)
+              or parsed.off_taxonomy or parsed.utterance_speakers or parsed.answer)
     return parsed if useful else None
 
 
@@ -362,7 +369,8 @@ def _speaker_of(text: str) -> str | None:
 def _from_text(text: str, labels: tuple[str, ...]) -> ParsedAnswer:
     found, off = _scan_text(text, labels) if labels else (set(), [])
     if not labels:
-        return ParsedAnswer((), None, None, _speaker_of(text), (), text[:MAX_EXPLANATION_CHARS], "lenient", ())
+        return ParsedAnswer((), None, None, _speaker_of(text), (), text[:MAX_EXPLANATION_CHARS], "lenient", (),
+                            answer=text[:MAX_EXPLANATION_CHARS])
     if not found:
         return ParsedAnswer((), None, None, None, (), None, "failed", tuple(off))
     intensity_match = _INTENSITY_TEXT.search(text)
@@ -391,7 +399,8 @@ def parse_answer(text: str | bytes | None, labels: Sequence[str]) -> ParsedAnswe
         The model's answer; bytes are decoded as UTF-8 with replacement, ``None`` is an empty answer.
     labels
         The task's ordered label set; empty for tasks without emotion labels (speaker links, VQA),
-        where a non-empty free-text answer is kept as the explanation with status ``lenient``.
+        where an object's ``answer`` field is the answer (not an emotion) and a non-empty free-text
+        answer is kept as both explanation and answer, with status ``lenient``.
 
     Returns
     -------

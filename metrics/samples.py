@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Mapping
 from typing import Any
@@ -20,6 +21,7 @@ from typing import Any
 from comic_emotion.metrics import text
 from comic_emotion.metrics.parsing import ParsedAnswer, parse_answer
 
+from comic_emotion.prompts import ordered_regions
 from comic_emotion.taxonomy import canonicalise
 from comic_emotion.taxonomy import label_set as get_label_set
 
@@ -78,6 +80,25 @@ def is_cjk_text(texts: list[str]) -> bool:
     return any(_CJK.search(text) for text in texts)
 
 
+def normalise_answer(answer: str) -> str:
+    """The form compared by ``answer_exact_match``: NFKC, case-folded, without spaces and punctuation.
+
+    Full-width and half-width forms, ``。``/``.`` and ``「」`` quotes do not make two answers differ.
+    """
+    folded = unicodedata.normalize("NFKC", answer).casefold()
+    return "".join(ch for ch in folded if not ch.isspace() and not unicodedata.category(ch).startswith("P"))
+
+
+def _text_stats(hypothesis: str, refs: list[str], lang: str) -> tuple[str | None, list[int] | None,
+                                                                      list[float] | None]:
+    """(sacrebleu tokenizer, its 10 per-sample counts, ROUGE-1/2/L F) of one text, or Nones without references."""
+    if not refs:
+        return None, None, None
+    tokenizer = text.bleu_tokenizer(lang)
+    return (tokenizer, text.bleu_stats([hypothesis], [refs], [tokenizer])[0].astype(int).tolist(),
+            text.rouge_f([hypothesis], [refs])[0].tolist())
+
+
 def _parse(answer: Any, labels: tuple[str, ...]) -> ParsedAnswer:
     if isinstance(answer, Mapping):
         # Already-structured predictions (from another evaluator) go through the same parser.
@@ -112,7 +133,10 @@ def sample_row(record: Mapping[str, Any], answer: str | bytes | Mapping[str, Any
         ``attr_pred``, ``speaker_gold``, ``speaker_pred``, ``clusters_gold/pred`` (per text region),
         ``explanation_pred``,
         ``explanation_refs``, ``text_lang``, and per-sample text statistics ``bleu_tokenizer``,
-        ``bleu_stats`` (sacrebleu's 10 counts) and ``rouge`` (ROUGE-1/2/L F) when there are references.
+        ``bleu_stats`` (sacrebleu's 10 counts) and ``rouge`` (ROUGE-1/2/L F) when there are references;
+        likewise ``answer_pred``, ``answer_refs`` (the record's ``answers``), ``answer_bleu_tokenizer``,
+        ``answer_bleu_stats``, ``answer_rouge`` and ``answer_exact`` (1 if the normalised answer equals
+        a normalised reference) for question answering. Clusters follow the prompt's utterance order.
     """
     labels = get_label_set(label_set)
     sample_id = record.get("id")
@@ -141,15 +165,23 @@ def sample_row(record: Mapping[str, Any], answer: str | bytes | Mapping[str, Any
                         for label in _gold_labels(record, labels, label_set, "attributions", [pair["emotion"]])})
     attr_pred = sorted({(resolve(actor), label) for actor, label in parsed.attributions})
     speakers = sorted({resolve(r["speaker"]) for r in record.get("text_regions") or () if r.get("speaker")})
-    # Character clustering: gold speaker of each text region (in order) vs the answer's per-utterance list.
-    regions = record.get("text_regions") or ()
+    # Character clustering: gold speaker of each utterance, in the prompt's reading order, vs the
+    # answer's per-utterance list.
+    regions = ordered_regions(record)
     clusters_gold = [resolve(r["speaker"]) if r.get("speaker") else None for r in regions]
     refs = [str(x) for x in record.get("explanations") or () if str(x).strip()]
     lang = text_language(record)
     if lang == "und" and refs:
         lang = "ja" if is_cjk_text(refs) else "und"
     hypothesis = parsed.explanation or ""
-    tokenizer = text.bleu_tokenizer(lang)
+    tokenizer, stats, rouge = _text_stats(hypothesis, refs, lang)
+    answer_refs = [str(x) for x in record.get("answers") or () if str(x).strip()]
+    answer_lang = text_language(record)
+    if answer_lang == "und" and answer_refs:
+        answer_lang = "ja" if is_cjk_text(answer_refs) else "und"
+    answer_pred = parsed.answer or ""
+    answer_tokenizer, answer_stats, answer_rouge = _text_stats(answer_pred, answer_refs, answer_lang)
+    exact = normalise_answer(answer_pred)
     return {
         "id": sample_id,
         "label_set": label_set,
@@ -177,7 +209,14 @@ def sample_row(record: Mapping[str, Any], answer: str | bytes | Mapping[str, Any
         "explanation_refs": refs,
         "text_lang": lang,
         # Per-sample text statistics, so corpus BLEU and mean ROUGE are sums over the sample log.
-        "bleu_tokenizer": tokenizer if refs else None,
-        "bleu_stats": text.bleu_stats([hypothesis], [refs], [tokenizer])[0].astype(int).tolist() if refs else None,
-        "rouge": text.rouge_f([hypothesis], [refs])[0].tolist() if refs else None,
+        "bleu_tokenizer": tokenizer,
+        "bleu_stats": stats,
+        "rouge": rouge,
+        "answer_pred": answer_pred,
+        "answer_refs": answer_refs,
+        "answer_bleu_tokenizer": answer_tokenizer,
+        "answer_bleu_stats": answer_stats,
+        "answer_rouge": answer_rouge,
+        "answer_exact": float(bool(exact) and exact in {normalise_answer(r) for r in answer_refs})
+        if answer_refs else None,
     }

@@ -93,6 +93,11 @@ _REGISTRY: dict[str, tuple[MetricInfo, Callable]] = {
     "rouge1": _m(True, "ROUGE-1 F of explanations (best reference), mean", "explanation", d.rouge(0)),
     "rouge2": _m(True, "ROUGE-2 F of explanations (best reference), mean", "explanation", d.rouge(1)),
     "rougeL": _m(True, "ROUGE-L F of explanations (best reference), mean", "explanation", d.rouge(2)),
+    "answer_bleu": _m(True, "corpus BLEU (0-100) of answers to questions, sacrebleu", "answer", d.text_bleu("answer")),
+    "answer_rougeL": _m(True, "ROUGE-L F of answers to questions (best reference), mean", "answer",
+                        d.rouge(2, "answer")),
+    "answer_exact_match": _m(True, "share of questions answered exactly (normalised)", "answer",
+                             d.answer_exact_match),
 }
 for _dim in ("intensity", "valence", "arousal"):
     for _which, _hib, _text in (("mae", False, "mean absolute error"), ("rmse", False, "root mean squared error"),
@@ -146,7 +151,7 @@ def prepare(metric: str, rows: Sequence[Mapping[str, Any]]) -> d.Prepared | None
     if metric not in _REGISTRY:
         raise ValueError(f"unknown metric {metric!r}; known: {', '.join(sorted(_REGISTRY))}")
     _, labels = _label_set_of(rows)
-    if not labels and METRICS[metric].group in ("classification", "calibration"):
+    if not labels and (METRICS[metric].group in ("classification", "calibration") or metric == "off_taxonomy_rate"):
         return None  # a task without emotion labels (speaker links, VQA)
     return _REGISTRY[metric][1](rows, labels)
 

@@ -20,7 +20,8 @@ from comic_emotion.prompts import build_prompt
 from comic_emotion.storage import load_split_dataset
 
 __all__ = [  # noqa: PLE0604 (AGGREGATORS holds the generated function names)
-    "ComicEmotionTask", "doc_to_visual", "doc_to_text", "doc_to_target", "process_results", *AGGREGATORS,
+    "ComicEmotionTask", "doc_to_visual", "doc_to_text", "doc_to_target", "process_results", "mean_of_defined",
+    *AGGREGATORS,
 ]
 # The aggregation of every metric key (``aggregate_<key>``, named by the template's metric_list).
 globals().update(AGGREGATORS)
@@ -87,3 +88,15 @@ def process_results(doc: dict, results: list[str]) -> dict[str, dict]:
     """The per-sample statistics row, under every metric key (lmms-eval aggregates per key)."""
     record = record_of(doc)
     return results_for(sample_row(record, results[0] if results else None, label_set=record["label_set"]))
+
+
+def mean_of_defined(metrics: list[float | None], sizes: list[int], weight_by_size: bool = False) -> float | None:
+    """A group's metric: the mean over the subtasks where it is defined (``None`` if none is).
+
+    lmms-eval's ``mean`` fails on a ``None``; a group mixing emotion tasks with label-free ones
+    (MangaVQA, Manga109Dialog: ``macro_f1`` undefined) averages over the emotion tasks.
+    """
+    pairs = [(m, n if weight_by_size else 1) for m, n in zip(metrics, sizes) if m is not None]
+    if not pairs:
+        return None
+    return sum(m * n for m, n in pairs) / sum(n for _, n in pairs)

@@ -11,6 +11,7 @@ os.environ.setdefault("HF_EVALUATE_OFFLINE", "1")
 
 import pytest
 import sklearn.metrics as skm
+from comic_emotion.metrics.parsing import PARSER_VERSION
 from sklearn.preprocessing import MultiLabelBinarizer
 
 MODULE = Path(__file__).resolve().parents[1] / "metrics" / "evaluate_module" / "comic_emotion_f1.py"
@@ -28,4 +29,4 @@ def test_evaluate_module_matches_sklearn_and_reports_parse_failures():
     want = skm.f1_score(binarize.transform(references), binarize.transform(pred_labels), average="micro")
     assert result["f1"] == pytest.approx(want, abs=1e-12)
     assert result["parse_failure_rate"] == 0.25
-    assert "parser:1" in result["signature"]
+    assert f"parser:{PARSER_VERSION}" in result["signature"]

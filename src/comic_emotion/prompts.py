@@ -3,7 +3,8 @@
 The prompt gives the transcribed text of the panel (the *text channel*: speech bubbles, captions,
 titles, in reading order, without speaker names: who speaks is for the model to see), the
 visible character ids (so attributions can be named), the task's label set, and the JSON answer
-format. Models answer in other formats too; :mod:`comic_emotion.metrics.parsing` copes.
+format. Tasks without emotion labels ask a question (MangaVQA) or who speaks each numbered utterance
+(Manga109Dialog) instead. Models answer in other formats too; :mod:`comic_emotion.metrics.parsing` copes.
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ ANSWER_FORMAT = (
     '"speaker": <character id or null>, "attributions": {<character id>: [<labels>]}, '
     '"explanation": "<one short sentence>"}'
 )
+# Tasks without emotion labels; the keys are those metrics.parsing reads (``answer``, ``speakers``).
+VQA_ANSWER_FORMAT = '{"answer": "<answer>"}'
+SPEAKERS_ANSWER_FORMAT = '{"speakers": ["<character id>", ...]}'
 
 _SCENE = {
     "comic": "a comic panel (read left to right)",
@@ -26,8 +30,12 @@ _SCENE = {
 }
 
 
-def text_channel(record: Mapping[str, Any]) -> list[str]:
-    """The text lines of a record in reading order, one per text region (empty ones dropped)."""
+def ordered_regions(record: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The text regions of a record in reading order (empty ones dropped): the utterances of the prompt.
+
+    Rows (``y`` in bands of 40 px), then ``x`` left to right, or right to left for ``rtl`` pages;
+    regions without boxes keep their record order. Speaker scores read utterances in this order.
+    """
     regions = [r for r in record.get("text_regions") or () if r.get("text", "").strip()]
 
     def reading_order(region: Mapping[str, Any]) -> tuple[float, float]:
@@ -38,26 +46,54 @@ def text_channel(record: Mapping[str, Any]) -> list[str]:
         right_to_left = record.get("reading_direction") == "rtl"
         return (round(y / 40), -(x + w) if right_to_left else x)
 
-    ordered = sorted(regions, key=reading_order) if any(r.get("bbox") for r in regions) else regions
-    return [" ".join(r["text"].split()) for r in ordered]
+    return sorted(regions, key=reading_order) if any(r.get("bbox") for r in regions) else regions
+
+
+def text_channel(record: Mapping[str, Any]) -> list[str]:
+    """The text lines of a record in reading order, one per text region (empty ones dropped)."""
+    return [" ".join(r["text"].split()) for r in ordered_regions(record)]
+
+
+def _label_free_lines(record: Mapping[str, Any]) -> list[str]:
+    """The task and answer format of a record without emotion labels: a question, or speakers of utterances."""
+    if record.get("question"):
+        return ["Answer the question in the language of the page.",
+                f"Answer with JSON only: {VQA_ANSWER_FORMAT}"]
+    text = text_channel(record)
+    lines = ["Utterances:", *(f"{i}. {line}" for i, line in enumerate(text, 1))]
+    names = [f"{c['actor_id']} ({c['name']})" if c.get("name") else c["actor_id"] for c in record.get("characters") or ()]
+    if names:
+        lines.append(f"Characters: {', '.join(names)}.")
+    lines.append(f"Which character speaks each utterance? Give one character id per utterance, in order "
+                 f"({len(text)} in all).")
+    lines.append(f"Answer with JSON only: {SPEAKERS_ANSWER_FORMAT}")
+    return lines
 
 
 def build_prompt(record: Mapping[str, Any], *, pre_prompt: str = "", post_prompt: str = "") -> str:
-    """The full user prompt for one record."""
+    """The full user prompt for one record.
+
+    A record with emotion labels asks for emotions (:data:`ANSWER_FORMAT`); one without (label set
+    ``none``) asks its ``question`` (:data:`VQA_ANSWER_FORMAT`) or, lacking one, who speaks each
+    utterance (:data:`SPEAKERS_ANSWER_FORMAT`).
+    """
     labels = label_set(record["label_set"])
     lines = [pre_prompt] if pre_prompt else []
     lines.append(f"You are shown {_SCENE.get(record['domain'], 'an image')}.")
     if record.get("question"):
         lines.append(f"Question: {record['question']}")
-    text = text_channel(record)
-    if text:
-        lines.append("Text in the image:")
-        lines.extend(f"- {line}" for line in text)
-    actors = [c["actor_id"] for c in record.get("characters") or ()]
-    if actors:
-        lines.append(f"Characters: {', '.join(actors)}.")
-    lines.append(f"Which emotions are expressed? Choose one or more of: {', '.join(labels)}.")
-    lines.append(f"Answer with JSON only: {ANSWER_FORMAT}")
+    if not labels:
+        lines.extend(_label_free_lines(record))
+    else:
+        text = text_channel(record)
+        if text:
+            lines.append("Text in the image:")
+            lines.extend(f"- {line}" for line in text)
+        actors = [c["actor_id"] for c in record.get("characters") or ()]
+        if actors:
+            lines.append(f"Characters: {', '.join(actors)}.")
+        lines.append(f"Which emotions are expressed? Choose one or more of: {', '.join(labels)}.")
+        lines.append(f"Answer with JSON only: {ANSWER_FORMAT}")
     if post_prompt:
         lines.append(post_prompt)
     return "\n".join(lines)
