@@ -154,6 +154,7 @@ def test_majority_prior_without_labels_is_the_most_frequent_answer():
 def test_feature_baselines_refuse_label_free_and_train_less_datasets_in_one_line(tmp_path, monkeypatch):
     from comic_emotion.baselines.models import ArtifactError
     from comic_emotion.baselines.reference import TextBaseline
+
     from comic_emotion.converters import get_converter
     from comic_emotion.converters.base import prepare
 
