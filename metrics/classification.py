@@ -18,6 +18,8 @@ from collections.abc import Sequence
 import numpy as np
 
 AVERAGES = ("macro", "micro", "weighted", None)
+# Up to this many distinct scores in a class, weighted_auc sums per score by one matrix product.
+_DENSE_SCORES = 32
 
 
 def label_matrix(label_lists: Sequence[Sequence[str]], labels: Sequence[str], *, what: str = "labels") -> np.ndarray:
@@ -178,18 +180,50 @@ def weighted_auc(y_true: np.ndarray, scores: np.ndarray, weights: np.ndarray) ->
     weights) needs no re-sorting. ``None`` for a class whose gold column has a single value.
     """
     weights = np.atleast_2d(np.asarray(weights, dtype=float))
-    out: list[np.ndarray | None] = []
+    groups: list[tuple[np.ndarray, np.ndarray, np.ndarray] | None] = []
     for j in range(y_true.shape[1]):
         pos = y_true[:, j]
         if pos.all() or not pos.any():
-            out.append(None)
+            groups.append(None)
             continue
         order = np.argsort(scores[:, j], kind="stable")
         sorted_scores = scores[order, j]
         starts = np.flatnonzero(np.r_[True, sorted_scores[1:] != sorted_scores[:-1]])
-        w = weights[:, order]
-        both = np.add.reduceat(w, starts, axis=1)
-        p = np.add.reduceat(w * pos[order], starts, axis=1)
+        groups.append((order, starts, pos[order]))
+    # Few distinct scores (0/1 indicators, stated confidences): the per-score sums of every class are
+    # one matrix product with a 0/1 membership matrix, instead of gathering the weights per class;
+    # with integer weights both sum exactly, so the results are the same.
+    dense = [j for j, g in enumerate(groups) if g is not None and len(g[1]) <= _DENSE_SCORES]
+    sums: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    if dense:
+        widths = [len(groups[j][1]) for j in dense]
+        membership = np.zeros((weights.shape[1], 2 * sum(widths)))
+        column = 0
+        for j, width in zip(dense, widths):
+            order, starts, pos_sorted = groups[j]
+            first = np.zeros(len(order), dtype=bool)
+            first[starts] = True
+            group_of = np.cumsum(first) - 1  # the distinct score of each sorted sample
+            membership[order, column + group_of] = 1.0
+            membership[order[pos_sorted], column + width + group_of[pos_sorted]] = 1.0
+            column += 2 * width
+        product = weights @ membership
+        column = 0
+        for j, width in zip(dense, widths):
+            sums[j] = product[:, column:column + width], product[:, column + width:column + 2 * width]
+            column += 2 * width
+    out: list[np.ndarray | None] = []
+    for j, g in enumerate(groups):
+        if g is None:
+            out.append(None)
+            continue
+        if j in sums:
+            both, p = sums[j]
+        else:
+            order, starts, pos_sorted = g
+            w = weights[:, order]
+            both = np.add.reduceat(w, starts, axis=1)
+            p = np.add.reduceat(w * pos_sorted, starts, axis=1)
         neg = both - p
         below = np.cumsum(neg, axis=1) - neg
         total = p.sum(1) * neg.sum(1)

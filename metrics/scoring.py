@@ -186,9 +186,18 @@ def _intervals(prepared: Mapping[str, d.Prepared], *, seed: int, n_resamples: in
             key = (p.stats.shape, hashlib.sha1(np.ascontiguousarray(p.stats).tobytes()).hexdigest())
             shared.setdefault(key, p.stats)
             key_of[name] = key
+    # Integer-valued statistics (counts, 0/1 outcomes) go into one matrix, so the weights are read once
+    # per block instead of once per statistics matrix: integer sums are exact in any order, so the
+    # values are the same. Fractional ones (ROUGE, moments) keep their own product.
+    exact = [key for key, stats in shared.items() if np.array_equal(stats, np.rint(stats))]
+    columns = np.cumsum([0] + [shared[key].shape[1] for key in exact])
+    combined = np.concatenate([shared[key] for key in exact], axis=1) if exact else None
     chunks: dict[str, list[np.ndarray]] = {name: [] for name in live}
     for weights in weight_chunks(n, n_resamples=n_resamples, seed=seed):
-        sums = {key: weights @ stats for key, stats in shared.items()}
+        sums = {key: weights @ stats for key, stats in shared.items() if key not in exact}
+        if combined is not None:
+            product = weights @ combined
+            sums.update({key: product[:, columns[i]:columns[i + 1]] for i, key in enumerate(exact)})
         for name, p in live.items():
             chunks[name].append(p.from_sums(sums[key_of[name]]) if p.from_sums is not None else p.from_weights(weights))
     for name, p in live.items():
