@@ -1,8 +1,10 @@
 """What the leaderboard shows and in which order: metric metadata, CIs, the overall score, ties.
 
 Overall score (also in the README): the unweighted mean, over the three domains comic, manga and
-art, of each domain's official metric (macro F1 over the task's label set; the mean over the
-domain's subtasks when an entry has several). It is the ``comic_emotion`` group number of
+art, of each domain's official metric (macro F1 over the task's label set, or EmoRecCom's mean
+ROC-AUC; the mean over the domain's emotion subtasks when an entry has several). Label-free
+subtasks (MangaVQA answers, Manga109Dialog speaker links) have other official metrics on other
+scales (ROUGE-L, ARI) and are shown in their own columns but left out of the overall score. It is the ``comic_emotion`` group number of
 lmms-eval (``aggregate_metric_list: mean, weight_by_size: false``) and is undefined (``null``,
 ranked last) for an entry without all three domains. Its 95 % CI is the percentile interval of
 the same mean over per-task bootstrap resamples (each task resampled independently, seeded by its
@@ -23,6 +25,8 @@ if TYPE_CHECKING:
     from comic_emotion.leaderboard.runs import TaskResult
 
 OVERALL_DOMAINS = ("comic", "manga", "art")
+# Official metrics of the emotion-recognition subtasks, the only ones the overall score averages.
+EMOTION_OFFICIAL_METRICS = frozenset({"macro_f1", "roc_auc_macro"})
 N_RESAMPLES = 1000
 SEED = 0
 # Words that are abbreviations in metric keys, spelt as the field writes them.
@@ -85,7 +89,8 @@ def overall_score(tasks: Mapping[str, TaskResult], headers: Mapping[str, Mapping
     """The overall score (see the module docstring) of one run's clean tasks."""
     by_domain: dict[str, list[str]] = {}
     for name, header in sorted(headers.items()):
-        by_domain.setdefault(header["domain"], []).append(name)
+        if header["official_metric"] in EMOTION_OFFICIAL_METRICS:
+            by_domain.setdefault(header["domain"], []).append(name)
     values = []
     for domain in OVERALL_DOMAINS:
         names = by_domain.get(domain, [])
