@@ -53,7 +53,7 @@ def generate() -> dict[str, str]:
             files[f"{name}.yaml"] = _variant(dataset, perturbation, severity)
             tasks.append(name)
     files[f"{GROUP}.yaml"] = HEADER + f"group: {GROUP}\ntask:\n" + "".join(f"  - {t}\n" for t in tasks) + \
-        "aggregate_metric_list:\n  - metric: macro_f1\n    aggregation: mean\n    weight_by_size: false\n" \
+        "aggregate_metric_list:\n  - metric: macro_f1\n    aggregation: !function robust_utils.mean_of_defined\n    weight_by_size: false\n" \
         "metadata:\n  version: 1\n"
     return files
 
