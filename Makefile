@@ -23,8 +23,9 @@ demo: install
 	$(VENV)/bin/comic-emotion demo
 
 # pytest exits 5 when it collected no test: that is a failure of the suite, not a pass.
+# The venv's bin/ goes first on PATH, as after `source .venv/bin/activate`: tests run the console scripts.
 test: install
-	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS); \
+	PATH="$(abspath $(VENV))/bin:$$PATH" HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS); \
 	  rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 1; fi; exit $$rc
 
 bench: install
