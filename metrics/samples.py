@@ -170,13 +170,14 @@ def sample_row(record: Mapping[str, Any], answer: str | bytes | Mapping[str, Any
     regions = ordered_regions(record)
     clusters_gold = [resolve(r["speaker"]) if r.get("speaker") else None for r in regions]
     refs = [str(x) for x in record.get("explanations") or () if str(x).strip()]
-    lang = text_language(record)
+    record_lang = text_language(record)
+    lang = record_lang
     if lang == "und" and refs:
         lang = "ja" if is_cjk_text(refs) else "und"
     hypothesis = parsed.explanation or ""
     tokenizer, stats, rouge = _text_stats(hypothesis, refs, lang)
     answer_refs = [str(x) for x in record.get("answers") or () if str(x).strip()]
-    answer_lang = text_language(record)
+    answer_lang = record_lang
     if answer_lang == "und" and answer_refs:
         answer_lang = "ja" if is_cjk_text(answer_refs) else "und"
     answer_pred = parsed.answer or ""

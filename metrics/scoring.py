@@ -148,9 +148,12 @@ def _check_ids(rows: Sequence[Mapping[str, Any]]) -> None:
 
 def prepare(metric: str, rows: Sequence[Mapping[str, Any]]) -> d.Prepared | None:
     """The statistics of ``metric`` over ``rows`` (``None`` where it is undefined)."""
+    return _prepare(metric, rows, _label_set_of(rows)[1])
+
+
+def _prepare(metric: str, rows: Sequence[Mapping[str, Any]], labels: tuple[str, ...]) -> d.Prepared | None:
     if metric not in _REGISTRY:
         raise ValueError(f"unknown metric {metric!r}; known: {', '.join(sorted(_REGISTRY))}")
-    _, labels = _label_set_of(rows)
     if not labels and (METRICS[metric].group in ("classification", "calibration") or metric == "off_taxonomy_rate"):
         return None  # a task without emotion labels (speaker links, VQA)
     return _REGISTRY[metric][1](rows, labels)
@@ -277,7 +280,7 @@ def score_rows(rows: Sequence[Mapping[str, Any]], *, seed: int = 0, n_resamples:
     name, labels = _label_set_of(rows)
     _check_ids(rows)
     rows = sorted(rows, key=lambda row: str(row.get("id")))
-    prepared = {m: prepare(m, rows) for m in (metrics or METRICS)}
+    prepared = {m: _prepare(m, rows, labels) for m in (metrics or METRICS)}
     if per_class:
         prepared.update(_per_class(rows, labels))
     defined = {k: p for k, p in prepared.items() if p is not None and math.isfinite(p.value())}
