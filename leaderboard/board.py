@@ -77,6 +77,15 @@ def empty_board(data: str) -> dict[str, Any]:
     return {"schema_version": SCHEMA_VERSION, "data": data, "tasks": {}, "entries": []}
 
 
+# Digests of board texts this process has validated (read, or written by ``add_results``): the same
+# text is not validated again, e.g. by ``render`` right after ``add``. Validation depends only on the text.
+_VALIDATED: set[str] = set()
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def read_board(path: str | os.PathLike[str]) -> dict[str, Any] | None:
     """The board at ``path`` (validated), or ``None`` when the file does not exist."""
     path = Path(path)
@@ -91,7 +100,10 @@ def read_board(path: str | os.PathLike[str]) -> dict[str, Any] | None:
     except json.JSONDecodeError as exc:
         raise BoardError(f"{path}: board is not valid JSON (line {exc.lineno}: {exc.msg}); restore it from "
                          "version control, it was not modified") from None
-    validate_board(board, where=str(path))
+    digest = _digest(text)
+    if digest not in _VALIDATED:
+        validate_board(board, where=str(path))
+        _VALIDATED.add(digest)
     return board
 
 
@@ -261,6 +273,7 @@ def add_results(board_path: str | os.PathLike[str], results_paths: Sequence[str 
         from comic_emotion.storage import write_json_atomic
 
         write_json_atomic(board_path, board)
+        _VALIDATED.add(_digest(board_path.read_text(encoding="utf-8")))
     return outcome
 
 
