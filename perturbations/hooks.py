@@ -5,8 +5,9 @@ names no perturbation. :class:`RobustComicEmotionTask` subclasses the lead's
 :class:`comic_emotion.tasks.hooks.ComicEmotionTask` and wraps its ``doc_to_text``, ``doc_to_visual`` and
 ``process_results`` so that the prompt, the image and the scoring all see the perturbed doc; the prompt
 and scoring hooks themselves are reused, not copied. A doc is perturbed on first use and its record
-cached by id (records are small, and computed without the pixels); the image of an image perturbation is
-computed when the model asks for it and not cached, so memory stays that of the clean run.
+and the record's JSON cached by id (records are small, and computed without the pixels); the image of an
+image perturbation is computed when the model asks for it and not cached, so memory stays that of the
+clean run.
 
 Every variant also reports ``perturbation_changed`` (mean = coverage), per sample in the log.
 """
@@ -38,6 +39,7 @@ class RobustComicEmotionTask(ComicEmotionTask):
         self.perturbation = None if name is None else get_perturbation(
             str(name), int(metadata.get("severity", 0)), seed=int(metadata.get("seed", 0)))
         self._records: dict[str, dict] = {}
+        self._samples: dict[str, str] = {}  # canonical JSON of each perturbed record, serialised once per id
         super().__init__(*args, config=config, **kwargs)
 
     def _record(self, doc: dict) -> dict:
@@ -53,7 +55,10 @@ class RobustComicEmotionTask(ComicEmotionTask):
         """The document with its perturbed record (the image is perturbed in :meth:`doc_to_visual`)."""
         if self.perturbation is None:
             return doc
-        return {**doc, "sample": canonical_json(self._record(doc))}
+        key = doc["id"]
+        if key not in self._samples:
+            self._samples[key] = canonical_json(self._record(doc))
+        return {**doc, "sample": self._samples[key]}
 
     def doc_to_text(self, doc: dict) -> Any:
         return super().doc_to_text(self.presented_doc(doc))
