@@ -7,7 +7,8 @@
   record has character boxes (gradient-orientation histograms of each face crop, as in HOG, and
   the face's size and place). No pretrained network.
 * Speaker: the character whose face is nearest to the first text box in reading order, the
-  bubble-tail heuristic; it reads boxes only.
+  bubble-tail heuristic (or, for the multitask model, the face its speaker output ranks first among
+  the nearest); it reads boxes only.
 
 All functions are pure and deterministic; each returns float32 arrays.
 """
@@ -137,14 +138,30 @@ def image_feature_size() -> int:
     return 12 + 3 * _COLOUR_BINS + 4 * _ORIENTATIONS + 1 + 4 + 7 + 16 * _ORIENTATIONS
 
 
-def predict_speaker(record: Mapping[str, Any]) -> str | None:
-    """The character whose face box centre is nearest the first text box in reading order, if any."""
-    faces = [(c["actor_id"], c["bbox"]) for c in record.get("characters") or () if c.get("bbox")]
-    texts = [r["bbox"] for r in record.get("text_regions") or () if r.get("bbox") and r.get("text", "").strip()
+def first_utterance(record: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The first boxed speech or thought region with text, in reading order (rows of 40 px), if any."""
+    texts = [r for r in record.get("text_regions") or () if r.get("bbox") and r.get("text", "").strip()
              and r.get("kind", "speech") in ("speech", "thought")]
-    if not faces or not texts:
+    if not texts:
         return None
     rtl = record.get("reading_direction") == "rtl"
-    x, y, w, h = min(texts, key=lambda b: (round(b[1] / 40), -(b[0] + b[2]) if rtl else b[0]))
+    return min(texts, key=lambda r: (round(r["bbox"][1] / 40),
+                                     -(r["bbox"][0] + r["bbox"][2]) if rtl else r["bbox"][0]))
+
+
+def faces_by_distance(record: Mapping[str, Any]) -> list[str]:
+    """Actor ids of the characters with face boxes, nearest first to the first utterance's box (ties by id)."""
+    faces = [(c["actor_id"], c["bbox"]) for c in record.get("characters") or () if c.get("bbox")]
+    utterance = first_utterance(record) if faces else None
+    if utterance is None:
+        return []
+    x, y, w, h = utterance["bbox"]
     cx, cy = x + w / 2, y + h / 2
-    return min(faces, key=lambda f: ((f[1][0] + f[1][2] / 2 - cx) ** 2 + (f[1][1] + f[1][3] / 2 - cy) ** 2, f[0]))[0]
+    return [f[0] for f in sorted(faces, key=lambda f: ((f[1][0] + f[1][2] / 2 - cx) ** 2
+                                                       + (f[1][1] + f[1][3] / 2 - cy) ** 2, f[0]))]
+
+
+def predict_speaker(record: Mapping[str, Any]) -> str | None:
+    """The character whose face box centre is nearest the first text box in reading order, if any."""
+    faces = faces_by_distance(record)
+    return faces[0] if faces else None

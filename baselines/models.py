@@ -1,8 +1,10 @@
-"""Training, saving and applying the CPU reference models (text, image, concatenation, late fusion).
+"""Training, saving and applying the CPU reference models (text, image, concat, late fusion, multitask).
 
-The four kinds are the unimodal and fusion arms of the Manga-MMTL comparison (image only, text
-only, feature concatenation, late fusion of the unimodal scores). Each is, per dataset and per
-label, a one-vs-rest logistic regression (scikit-learn), plus a ridge regression for intensity.
+The kinds are the unimodal, fusion and multitask arms of the Manga-MMTL comparison (image only,
+text only, feature concatenation, late fusion of the unimodal scores, and M5's multimodal
+multitask network). The first four are, per dataset and per label, a one-vs-rest logistic
+regression (scikit-learn), plus a ridge regression for intensity; the multitask network is in
+:mod:`comic_emotion.baselines.multitask`.
 
 Artefacts hold no pickle: a directory with ``manifest.json`` (format version, scikit-learn and
 NumPy versions, training data and hash, labels) and one ``<dataset>.npz`` of weight arrays per
@@ -21,10 +23,11 @@ from typing import Any
 
 import numpy as np
 from comic_emotion.baselines import features as F
+from comic_emotion.baselines import multitask
 
 from comic_emotion.storage import DataError, atomic_path, sha256_file, write_json_atomic
 
-KINDS = ("text", "image", "concat", "late_fusion")
+KINDS = ("text", "image", "concat", "late_fusion", "multitask")
 FORMAT = "comic-emotion-baseline"
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
@@ -33,7 +36,8 @@ MANIFEST = "manifest.json"
 # weight below) were picked from a 2x3 grid on the demo set; real data may want its own.
 _C = {"text": 10.0, "image": 1.0, "concat": 10.0, "stack": 1.0}
 _FOLDS = 5
-_HEADS_OF = {"text": ("text",), "image": ("image",), "concat": ("concat",), "late_fusion": ("text", "image")}
+_HEADS_OF = {"text": ("text",), "image": ("image",), "concat": ("concat",), "late_fusion": ("text", "image"),
+             "multitask": ()}
 
 
 class ArtifactError(DataError):
@@ -69,14 +73,22 @@ class DatasetModel:
         if kind != "text":
             raw = np.stack([F.image_features(image, record) for image, record in zip(images, records)])
             out["image"] = (raw - self.arrays["image_mean"]) / self.arrays["image_scale"]
-        if kind == "concat":
+        if kind in ("concat", "multitask"):
             from scipy import sparse
 
-            out["concat"] = sparse.hstack([out["text"], _image_block_weight() * out["image"]], format="csr")
+            weight = _image_block_weight() if kind == "concat" else multitask.image_block_weight()
+            out[kind] = sparse.hstack([out["text"], weight * out["image"]], format="csr")
         return out
 
     def scores(self, kind: str, x: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray | None]:
         """Per-label probabilities (n, labels) and intensities (n,) or ``None``."""
+        return self._outputs(kind, x)[:2]
+
+    def _outputs(self, kind: str, x: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+        """:meth:`scores` plus the multitask model's speaker-rank scores (``None`` for the other kinds)."""
+        if kind == "multitask":
+            probabilities, intensity, speaker = multitask.outputs(self.arrays, x[kind])
+            return probabilities, None if intensity is None else np.clip(intensity, 0.0, 1.0), speaker
         if kind == "late_fusion":
             stacked = np.stack([self._logits("text", x["text"]), self._logits("image", x["image"])], axis=2)
             logits = (stacked * self.arrays["stack_coef"]).sum(axis=2) + self.arrays["stack_intercept"]
@@ -85,11 +97,11 @@ class DatasetModel:
         else:
             logits, intensity = self._logits(kind, x[kind]), self._intensity(kind, x[kind])
         probabilities = 1.0 / (1.0 + np.exp(-np.clip(logits, -30, 30)))
-        return probabilities, None if intensity is None else np.clip(intensity, 0.0, 1.0)
+        return probabilities, None if intensity is None else np.clip(intensity, 0.0, 1.0), None
 
     def answers(self, kind: str, records: Sequence[Mapping[str, Any]], images: Sequence[Any]) -> list[dict[str, Any]]:
         """Predictions in the answer format of the task prompt, one per record."""
-        probabilities, intensity = self.scores(kind, self.inputs(kind, records, images))
+        probabilities, intensity, speaker = self._outputs(kind, self.inputs(kind, records, images))
         out = []
         for i, record in enumerate(records):
             p = probabilities[i]
@@ -100,7 +112,8 @@ class DatasetModel:
                 "emotions": [self.labels[j] for j in sorted(chosen)],
                 "confidence": {label: round(float(p[j]), 4) for j, label in enumerate(self.labels)},
                 "intensity": None if intensity is None else round(float(intensity[i]), 4),
-                "speaker": None if kind == "text" else F.predict_speaker(record),
+                "speaker": (None if kind == "text" else F.predict_speaker(record) if speaker is None
+                            else multitask.speaker(record, speaker[i])),
             })
         return out
 
@@ -167,7 +180,7 @@ def fit_dataset(kind: str, records: Sequence[Mapping[str, Any]], images: Sequenc
     arrays["image_mean"] = raw.mean(axis=0).astype(np.float32)
     arrays["image_scale"] = (raw.std(axis=0) + 1e-3).astype(np.float32)
     model = DatasetModel(labels, bool((y.sum(axis=1) > 1).any()), arrays)
-    x = model.inputs("concat" if kind in ("concat", "late_fusion") else kind, records, images)
+    x = model.inputs("concat" if kind == "late_fusion" else kind, records, images)
     intensity = np.array([r.get("intensity") if r.get("intensity") is not None else np.nan for r in records], dtype=float)
     known = ~np.isnan(intensity)
     for head in _HEADS_OF[kind]:
@@ -187,6 +200,8 @@ def fit_dataset(kind: str, records: Sequence[Mapping[str, Any]], images: Sequenc
             stacker = LogisticRegression(C=_C["stack"], max_iter=1000, class_weight="balanced").fit(stack[:, j, :], y[:, j])
             coef[j], intercept[j] = stacker.coef_[0], stacker.intercept_[0]
         arrays["stack_coef"], arrays["stack_intercept"] = coef, intercept
+    if kind == "multitask":
+        arrays.update(multitask.fit_arrays(x["multitask"], records, y, intensity))
     if kind == "image":
         del arrays["idf"], arrays["text_columns"]
     if kind == "text":

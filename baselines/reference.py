@@ -1,4 +1,4 @@
-"""lmms-eval models of the CPU reference baselines: text only, image only, concatenation, late fusion.
+"""lmms-eval models of the CPU reference baselines: text only, image only, concat, late fusion, multitask.
 
 ``--model_args artifact=PATH`` loads a trained artefact (``comic-emotion baselines train``); without
 it each dataset's model is trained on first use from the ``train_split`` of the task's data (real if
@@ -113,3 +113,10 @@ class LateFusionBaseline(FeatureBaseline):
     """``comic_emotion_late_fusion``: per-label stacking of the text and image models' out-of-fold scores."""
 
     kind = "late_fusion"
+
+
+class MultitaskBaseline(FeatureBaseline):
+    """``comic_emotion_multitask``: one network with a shared hidden layer over the concatenated features,
+    predicting labels, intensity and speaker jointly (Manga-MMTL's M5)."""
+
+    kind = "multitask"

@@ -12,14 +12,14 @@ EPILOG = """examples:
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("baselines", help="train the CPU reference models (text, image, fusion)",
+    parser = subparsers.add_parser("baselines", help="train the CPU reference models (text, image, fusion, multitask)",
                                    description="Train and save the CPU reference models that lmms-eval scores as "
                                    "comic_emotion_<name>.", epilog=EPILOG,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     train = actions.add_parser("train", help="fit NAME on a training split and save the artefact",
                                epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    train.add_argument("name", help="text, image, concat or late_fusion (comic_emotion_ prefix allowed)")
+    train.add_argument("name", help="text, image, concat, late_fusion or multitask (comic_emotion_ prefix allowed)")
     train.add_argument("--split", default="train", help="training split (default: %(default)s)")
     train.add_argument("--dataset", action="append", default=None,
                        help="dataset key, repeatable (default: comic, manga, art; real if prepared, else demo)")
