@@ -3,21 +3,36 @@
 #   make test   installs into .venv (with test extras), then runs the test suite
 VENV ?= .venv
 PYTHON ?= python3
-# torchvision pins one torch release, and lmms-eval's Qwen model classes need a working torchvision
-# (qwen_vl_utils imports it). PyPI's torch/torchvision builds are CUDA-enabled and also run on CPU;
-# `===` (exact string match) keeps pip from taking a local `+cpu` torch wheel, which no PyPI
-# torchvision can load. Override for another CUDA/torch: make install TORCH="torch==X torchvision==Y"
-TORCH ?= torch===2.13.0 torchvision==0.28.0
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+# Installs come from requirements/lock.txt, a complete lock of every transitive dependency (torch and
+# torchvision included: PyPI's CUDA-enabled builds, which also run on CPU) made by `make lock`.
+# uv is pinned here and bootstrapped with pip into $(VENV)/.uv, outside the venv's site-packages,
+# so the venv holds exactly the lock plus this project.
+UV_VERSION := 0.13.8
+UV := $(VENV)/.uv/bin/uv
+LOCK := requirements/lock.txt
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml $(LOCK) | cksum | cut -d' ' -f1)
 
-.PHONY: install demo test bench clean
+.PHONY: install lock check-latest demo test bench clean
 install: $(STAMP)
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LOCK)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q $(TORCH) -e ".[test]"
+	test -x $(UV) || $(PY) -m pip install -q --target $(VENV)/.uv uv==$(UV_VERSION)
+	$(UV) pip sync -q --python $(PY) --require-hashes $(LOCK)
+	# The project itself: no dependencies (the lock has them all) and no build isolation (the lock's
+	# setuptools builds it, so no unpinned build backend is fetched).
+	$(UV) pip install -q --python $(PY) --no-deps --no-build-isolation -e .
+	$(PY) -m pip check
 	rm -f $(VENV)/.installed-* && touch $@
+
+# Regenerate the lock after changing pyproject.toml, in the same commit (tests/test_lock.py checks that
+# they agree). Linux, CPython 3.10-3.13 (one resolution with markers per Python version).
+lock: $(UV)
+	$(UV) pip compile -q pyproject.toml --extra test --universal --python-version 3.10 \
+	  --generate-hashes --custom-compile-command "make lock" -o $(LOCK)
+$(UV):
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --target $(VENV)/.uv uv==$(UV_VERSION)
 
 demo: install
 	$(VENV)/bin/comic-emotion demo
