@@ -26,13 +26,33 @@ $(STAMP): pyproject.toml $(LOCK)
 	rm -f $(VENV)/.installed-* && touch $@
 
 # Regenerate the lock after changing pyproject.toml, in the same commit (tests/test_lock.py checks that
-# they agree). Linux, CPython 3.10-3.13 (one resolution with markers per Python version).
+# they agree). Versions already in the lock are kept unless pyproject.toml excludes them; `make lock
+# UPGRADE=1` moves every package to the newest allowed. Linux x86_64, CPython 3.10-3.13 (markers per version).
 lock: $(UV)
-	$(UV) pip compile -q pyproject.toml --extra test --universal --python-version 3.10 \
+	$(UV) pip compile -q pyproject.toml --extra test --universal --python-version 3.10 $(if $(UPGRADE),--upgrade) \
 	  --generate-hashes --custom-compile-command "make lock" -o $(LOCK)
 $(UV):
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --target $(VENV)/.uv uv==$(UV_VERSION)
+
+# Drift report, outside the gate (.ci/run does not call it): a throwaway venv with the newest versions
+# pyproject.toml allows, then the demo and the fast tests there. Red here means a user who runs
+# `pip install comic-emotion-bench` today gets a broken set: add a bound to pyproject.toml (with a
+# comment saying why), then `make lock`.
+LATEST_VENV ?= $(or $(TMPDIR),/tmp)/comic-emotion-check-latest
+check-latest: install
+	rm -rf $(LATEST_VENV) && $(PYTHON) -m venv $(LATEST_VENV)
+	$(UV) pip install -q --python $(LATEST_VENV)/bin/python --upgrade -e ".[test]"
+	@echo "== bounds in pyproject.toml that keep a newer release out"
+	$(PY) requirements/held_back.py $(UV)
+	@echo "== lock -> newest allowed (packages that differ)"
+	@$(UV) pip freeze -q --python $(PY) --exclude-editable | sort > $(LATEST_VENV)/lock.txt
+	@$(UV) pip freeze -q --python $(LATEST_VENV)/bin/python --exclude-editable | sort > $(LATEST_VENV)/latest.txt
+	@diff $(LATEST_VENV)/lock.txt $(LATEST_VENV)/latest.txt | sed -n 's/^> /  /p' || true
+	@echo "== demo and fast tests on the newest versions"
+	cd $(LATEST_VENV) && PATH="$(LATEST_VENV)/bin:$$PATH" $(LATEST_VENV)/bin/comic-emotion demo --output demo --limit 20
+	PATH="$(LATEST_VENV)/bin:$$PATH" COMIC_EMOTION_CHECK_LATEST=1 HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 \
+	  $(LATEST_VENV)/bin/python -m pytest -q -p no:cacheprovider -m "not integration" $(PYTEST_ARGS)
 
 demo: install
 	$(VENV)/bin/comic-emotion demo
