@@ -59,6 +59,7 @@
       var meta = data.metrics[state.metric];
       cols.push({ key: "task:" + task, label: shortTask(task) + " · " + meta.display_name,
         title: data.tasks[task].dataset + " (" + data.tasks[task].domain + "), v" + data.tasks[task].version +
+          ", data " + data.tasks[task].data_hash.slice(0, 12) +
           ": " + meta.description + (meta.lower_is_better ? " (lower is better)" : " (higher is better)"),
         value: function (e) { var s = taskScore(e, task, state.metric); return s ? s.value : null; },
         lowerFirst: meta.lower_is_better, task: task });
