@@ -131,3 +131,15 @@ def test_selection_says_what_the_group_measures(tmp_path: Path, monkeypatch):
     selection = headline_selection()
     assert not selection.demo and selection.subtasks == ("comic_emotion_emoart",)
     assert "mean over 1 prepared corpora: emoart" in selection.alias
+
+
+def test_run_summary_names_what_the_group_number_is_a_mean_of():
+    from comic_emotion.runner import summary_table
+
+    alias = "comic_emotion [real: macro_f1 = unweighted mean over 1 prepared corpora: emoart]"
+    results = {"results": {"comic_emotion_emoart": {"alias": " - comic_emotion_emoart", "macro_f1,none": 0.25},
+                           "comic_emotion": {"alias": alias, "macro_f1,none": 0.25}},
+               "configs": {"comic_emotion_emoart": {"metadata": {"data_source": "real"}}}}
+    table = summary_table(results)
+    assert table.splitlines()[-1] == f"group comic_emotion: macro_f1 0.2500  ({alias})"
+    assert "DEMO DATA" not in table
