@@ -275,6 +275,7 @@ def add_results(board_path: str | os.PathLike[str], results_paths: Sequence[str 
         validate_board({**board, "entries": [e for e in board["entries"] if e["key"] in new_keys]},
                        where=str(board_path))
         from comic_emotion.leaderboard.rank_intervals import samples_dir, write_entry_rows
+
         from comic_emotion.storage import write_json_atomic
 
         for key, rows in new_rows.items():

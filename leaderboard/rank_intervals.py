@@ -104,9 +104,8 @@ def rank_table(observed: Mapping[str, float], draws: Mapping[str, Any], *, lower
 def compute_rank_intervals(board: Mapping[str, Any], rows_by_key: Mapping[str, Mapping[str, list[dict]] | None]) -> dict[str, Any]:
     """The board's ``rank_intervals`` block (see the module docstring)."""
     import numpy as np
-    from comic_emotion.metrics.bootstrap import resample_weights
-
     from comic_emotion.leaderboard.ranking import EMOTION_OFFICIAL_METRICS, OVERALL_DOMAINS, metric_meta
+    from comic_emotion.metrics.bootstrap import resample_weights
 
     tasks = board["tasks"]
     names = sorted(tasks)
@@ -134,9 +133,9 @@ def compute_rank_intervals(board: Mapping[str, Any], rows_by_key: Mapping[str, M
         per_task[task] = draws
         left_out[task] = left
     tables: dict[str, Any] = {}
+    entries = {e["key"]: e for e in board["entries"]}
     for task in names:
         metric = tasks[task]["official_metric"]
-        entries = {e["key"]: e for e in board["entries"]}
         observed = {k: entries[k]["tasks"][task]["metrics"][metric]["value"] for k in per_task[task]}
         observed = {k: v for k, v in observed.items() if v is not None}
         tables[task] = {"metric": metric, "entries": rank_table(observed, {k: per_task[task][k] for k in observed},

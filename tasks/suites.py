@@ -16,8 +16,9 @@ they are in ``comic_emotion_real`` and run by name. Nothing here runs at import.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 HEADLINE_GROUP = "comic_emotion"
 DEMO_GROUP = "comic_emotion_demo"

@@ -93,10 +93,10 @@ def test_comic_emotion_run_refuses_an_unprepared_real_subtask_before_loading_a_m
                           capture_output=True, text=True, check=False, cwd=tmp_path, timeout=300,
                           env=_env(COMIC_EMOTION_DATA=str(tmp_path / "empty")))
     assert done.returncode == 1
-    assert done.stderr.strip().splitlines() == [
-        f"comic-emotion: error: comic_emotion_emocomics35: dataset 'emocomics35' is not prepared under "
-        f"$COMIC_EMOTION_DATA ({tmp_path / 'empty'}); run `comic-emotion data prepare emocomics35 --source PATH` "
-        "(a real subtask never falls back to the demo set)"]
+    line = (f"comic-emotion: error: comic_emotion_emocomics35: dataset 'emocomics35' is not prepared under "
+            f"$COMIC_EMOTION_DATA ({tmp_path / 'empty'}); run `comic-emotion data prepare emocomics35 --source PATH` "
+            "(a real subtask never falls back to the demo set)")
+    assert done.stderr.strip().splitlines() == [line]
     assert not (tmp_path / "out").exists()
 
 

@@ -75,7 +75,7 @@ def test_board_rank_intervals_match_an_independent_paired_bootstrap(board_with_r
         index = np.random.default_rng(position).integers(0, n, size=(N_RESAMPLES, n))
         weights = np.stack([np.bincount(row, minlength=n) for row in index]).astype(float)
         draws = {name: _macro_f1_draws(r, weights) for name, r in rows.items()}
-        for name, r in rows.items():  # the counting above is macro F1: check it against scikit-learn once
+        for r in rows.values():  # the counting above is macro F1: check it against scikit-learn once
             full = _macro_f1_draws(r, np.ones((1, n)))[0]
             assert full == pytest.approx(f1_score(_onehot([x["gold"] for x in r]), _onehot([x["pred"] for x in r]),
                                                   average="macro", zero_division=0), abs=1e-12)
@@ -98,7 +98,7 @@ def test_board_rank_intervals_match_an_independent_paired_bootstrap(board_with_r
 
 
 def test_page_shows_rank_intervals_and_tie_groups(board_with_runs):
-    board, runs, keys, _ = board_with_runs
+    board, _runs, keys, _ = board_with_runs
     data = page_data(board)
     by_key = {e["key"]: i for i, e in enumerate(data["entries"])}
     strong, weak = data["ranks"]["overall"][by_key[keys["c"]]], data["ranks"]["overall"][by_key[keys["a"]]]
@@ -108,7 +108,7 @@ def test_page_shows_rank_intervals_and_tie_groups(board_with_runs):
 
 
 def test_entry_without_sample_logs_is_left_out_with_the_reason(board_with_runs, tmp_path):
-    board, runs, keys, board_path = board_with_runs
+    _board, _runs, _keys, board_path = board_with_runs
     copy = tmp_path / "board.json"
     copy.write_text(board_path.read_text())
     (samples_dir(copy)).mkdir()

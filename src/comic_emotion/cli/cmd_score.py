@@ -167,10 +167,10 @@ def submission_ci(gold: Any, scores: Any, *, classes: list[str], seed: int, n_re
     dropped, and the count of kept resamples is reported.
     """
     import numpy as np
-    from comic_emotion.metrics.bootstrap import percentile_interval, resample_indices
     from scipy.stats import rankdata
 
     from comic_emotion.converters.emorecom_submission import LABELS
+    from comic_emotion.metrics.bootstrap import percentile_interval, resample_indices
 
     n = gold.shape[0]
     if n < 2 or not classes:
