@@ -24,7 +24,7 @@ from typing import Any
 from comic_emotion.leaderboard.ranking import OVERALL_DOMAINS, metric_meta, overall_score, task_score
 from comic_emotion.leaderboard.runs import Run, RunError, TaskResult, load_run
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 OFFICIAL_METRIC = "macro_f1"
 
 
@@ -266,15 +266,35 @@ def add_results(board_path: str | os.PathLike[str], results_paths: Sequence[str 
             outcome.append((entry["key"], merge_entry(board, entry, headers, source=str(run.path),
                                                       replace=replace)))
         board["entries"].sort(key=lambda e: (e["model"], e["checkpoint"], e["key"]))
+        new_rows = {key: {t: r.rows for t, r in run.clean_tasks().items() if r.rows}
+                    for (key, _), run in zip(outcome, runs)}
+        board["schema_version"] = SCHEMA_VERSION
+        board["rank_intervals"] = _rank_intervals(board, board_path, new_rows)
         # Entries already on the board were validated when it was read; check the header and the new ones.
         new_keys = {key for key, _ in outcome}
         validate_board({**board, "entries": [e for e in board["entries"] if e["key"] in new_keys]},
                        where=str(board_path))
+        from comic_emotion.leaderboard.rank_intervals import samples_dir, write_entry_rows
+
         from comic_emotion.storage import write_json_atomic
 
+        for key, rows in new_rows.items():
+            if rows:
+                write_entry_rows(board_path, key, rows)
+            else:  # replaced by a run without sample logs: the old rows no longer belong to this entry
+                (samples_dir(board_path) / f"{key}.json").unlink(missing_ok=True)
         write_json_atomic(board_path, board)
         _VALIDATED.add(_digest(board_path.read_text(encoding="utf-8")))
     return outcome
+
+
+def _rank_intervals(board: Mapping[str, Any], board_path: Path,
+                    new_rows: Mapping[str, Mapping[str, list[dict]]]) -> dict[str, Any]:
+    from comic_emotion.leaderboard.rank_intervals import compute_rank_intervals, read_entry_rows
+
+    rows = {e["key"]: new_rows[e["key"]] if e["key"] in new_rows else read_entry_rows(board_path, e["key"])
+            for e in board["entries"]}
+    return compute_rank_intervals(board, rows)
 
 
 __all__ = [

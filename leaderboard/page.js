@@ -28,9 +28,13 @@
     var td = el("td", { "class": "num" }, [fmt(score && score.value)]);
     if (score && score.ci) { td.appendChild(el("span", { "class": "ci" }, ["[" + fmt(score.ci[0]) + ", " + fmt(score.ci[1]) + "]"])); }
     if (rank && rank.rank !== null) {
-      td.appendChild(el("span", { "class": "ci" }, ["#" + rank.rank + (rank.tied ? " =" : "")]));
+      td.appendChild(el("span", { "class": "ci" }, ["#" + rank.rank + rankInterval(rank) + (rank.tied ? " =" : "")]));
     }
     return td;
+  }
+  // The 95 % rank interval of a paired bootstrap over samples, where the board has one.
+  function rankInterval(rank) {
+    return rank && rank.interval ? " (" + rank.interval[0] + "–" + rank.interval[1] + ")" : "";
   }
   function taskScore(entry, task, metric) {
     var t = entry.tasks[task];
@@ -45,7 +49,7 @@
 
   function columns() {
     var cols = [
-      { key: "rank", label: "Rank", title: "overall rank; = marks a tie within CI overlap",
+      { key: "rank", label: "Rank", title: "overall rank with its 95 % rank interval (paired bootstrap over samples) where sample logs were given; = marks a statistical tie",
         value: function (e, i) { var r = data.ranks.overall[i]; return r.rank; }, lowerFirst: true },
       { key: "model", label: "Model", value: function (e) { return e.model + " " + e.checkpoint; }, text: true },
       { key: "overall", label: "Overall", title: "mean over comic, manga, art of the official metric (macro F1)",
@@ -55,6 +59,7 @@
       var meta = data.metrics[state.metric];
       cols.push({ key: "task:" + task, label: shortTask(task) + " · " + meta.display_name,
         title: data.tasks[task].dataset + " (" + data.tasks[task].domain + "), v" + data.tasks[task].version +
+          ", data " + data.tasks[task].data_hash.slice(0, 12) +
           ": " + meta.description + (meta.lower_is_better ? " (lower is better)" : " (higher is better)"),
         value: function (e) { var s = taskScore(e, task, state.metric); return s ? s.value : null; },
         lowerFirst: meta.lower_is_better, task: task });
@@ -104,7 +109,8 @@
       var e = data.entries[i], r = data.ranks.overall[i];
       var tr = el("tr", { "data-key": e.key });
       tr.appendChild(el("td", { "class": "num" }, [r.rank === null ? "–" : String(r.rank)].concat(
-        r.tied ? [el("span", { "class": "tie", title: "tied: CI overlaps" }, [" ="])] : [])));
+        r.interval ? [el("span", { "class": "ci", title: "95 % rank interval (paired bootstrap over samples); tie group " + r.group }, [rankInterval(r)])] : [],
+        r.tied ? [el("span", { "class": "tie", title: r.interval ? "tied: rank intervals overlap (group " + r.group + ")" : "tied: CI overlaps" }, [" ="])] : [])));
       var modelCell = el("td", {}, [el("span", { "class": "model" }, [e.model]), el("span", { "class": "ckpt" }, [e.checkpoint === "-" ? "default model_args" : e.checkpoint])]);
       if (e.stage) { modelCell.appendChild(el("span", { "class": "badge" }, ["stage " + e.stage.index + ": " + e.stage.name])); }
       if (data.viewers[e.key]) { modelCell.appendChild(el("a", { href: data.viewers[e.key] }, ["samples →"])); }

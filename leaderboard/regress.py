@@ -170,7 +170,10 @@ def paired_test(metric: str, rows_a: list[dict], rows_b: list[dict]) -> tuple[fl
 
 def _check_comparable(base: Run, cand: Run) -> None:
     if base.demo != cand.demo:
-        raise GateInputError(f"{cand.path}: one run is on demo data and the other on real data")
+        kind = {True: "the synthetic demo set", False: "real data"}
+        raise GateInputError(f"{cand.path}: the baseline is on {kind[base.demo]} and the candidate on "
+                             f"{kind[cand.demo]}; demo and real runs never gate each other: compare runs on the "
+                             "same data")
     missing = sorted(set(base.clean_tasks()) - set(cand.clean_tasks()))
     if missing:
         raise GateInputError(f"{cand.path}: no results for {', '.join(missing)} (present in the baseline)")

@@ -73,10 +73,36 @@ def page_data(board: Mapping[str, Any], *, viewers: Mapping[str, str] | None = N
         for metric in metrics:
             scores = [e["tasks"].get(task, {}).get("metrics", {}).get(metric, {"value": None}) for e in entries]
             ranks[f"{task}/{metric}"] = rank_with_ties(scores, lower_is_better=metas[metric]["lower_is_better"])
+    tables = (board.get("rank_intervals") or {}).get("tables", {})
+    for table, info in tables.items():
+        column = "overall" if table == "overall" else f"{table}/{info['metric']}"
+        if column in ranks and info["entries"]:
+            ranks[column] = _with_intervals(ranks[column], entries, info["entries"])
     return {"data": board["data"], "schema_version": board["schema_version"], "tasks": tasks, "metrics": metas,
             "domain_order": list(OVERALL_DOMAINS),
             "entries": entries, "ranks": ranks, "stages": _stage_deltas(entries, tasks),
             "viewers": dict(viewers or {})}
+
+
+def _with_intervals(ranks: list[dict[str, Any]], entries: Sequence[Mapping[str, Any]],
+                    intervals: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Ranks with the bootstrap rank interval and tie group where the board has one.
+
+    Where an interval exists, ``tied`` means "in a tie group with another entry" (rank intervals
+    overlap), replacing the CI-overlap rule for that column.
+    """
+    sizes: dict[int, int] = {}
+    for info in intervals.values():
+        sizes[info["group"]] = sizes.get(info["group"], 0) + 1
+    out = []
+    for rank, entry in zip(ranks, entries):
+        info = intervals.get(entry["key"])
+        if info is None:
+            out.append(dict(rank))
+        else:
+            out.append({"rank": info["rank"], "tied": sizes[info["group"]] > 1, "interval": list(info["interval"]),
+                        "group": info["group"]})
+    return out
 
 
 def render(board_path: str | os.PathLike[str], out_dir: str | os.PathLike[str], *,

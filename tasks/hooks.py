@@ -15,7 +15,7 @@ from comic_emotion.metrics.scoring import sample_row
 from lmms_eval.api.task import ConfigurableTask
 from loguru import logger
 
-from comic_emotion.data import resolve_split
+from comic_emotion.data import NotPreparedError, resolve_split
 from comic_emotion.prompts import build_prompt
 from comic_emotion.storage import load_split_dataset
 
@@ -28,7 +28,9 @@ globals().update(AGGREGATORS)
 
 
 class ComicEmotionTask(ConfigurableTask):
-    """A ``generate_until`` task whose data is resolved at run time (real if prepared, else demo).
+    """A ``generate_until`` task whose data is resolved at run time (prepared real data, or the demo set).
+
+    A real subtask whose corpus is not prepared fails with one line naming the prepare command.
 
     ``metadata.dataset`` and ``metadata.split`` in the subtask YAML name the data; after loading,
     ``metadata`` also carries :meth:`comic_emotion.data.ResolvedSplit.describe`, so the results
@@ -42,7 +44,13 @@ class ComicEmotionTask(ConfigurableTask):
 
     def download(self, dataset_kwargs: dict | None = None) -> None:
         metadata = dict(self.config.metadata or {})
-        resolved = resolve_split(metadata["dataset"], metadata.get("data_split", "test"))
+        try:
+            resolved = resolve_split(metadata["dataset"], metadata.get("data_split", "test"))
+        except NotPreparedError as exc:
+            # lmms-eval 0.7.3 logs the exception and writes no results: the line says what to run.
+            message = f"{self.config.task}: {exc}"
+            logger.error(message)
+            raise NotPreparedError(message) from None
         split = load_split_dataset(resolved.path)
         self.dataset = datasets.DatasetDict({self.config.test_split: split})
         self.dataset_no_image = datasets.DatasetDict({self.config.test_split: split.remove_columns("image")})

@@ -211,3 +211,42 @@ def test_manga109_dialog_without_base_annotations_says_what_to_obtain(tmp_path):
     shutil.rmtree(tmp_path / "m" / "Manga109")
     with pytest.raises(ValueError, match=r"base annotations for \"That'sIzumiko\" .* are missing; Manga109 base"):
         _prepare("manga109-dialog", tmp_path / "m", tmp_path / "data")
+
+
+def test_manga109_dialog_reads_the_official_layout_with_coo_and_older_annotation_versions(tmp_path):
+    """The release as shipped: COO onomatopoeia XMLs and a dated older annotation folder under the same titles."""
+    import shutil
+
+    from converter_fixtures import write_manga109
+
+    write_manga109(tmp_path / "plain")
+    _prepare("manga109-dialog", tmp_path / "plain", tmp_path / "plain-data")
+    shutil.copytree(tmp_path / "plain", tmp_path / "m")
+    title = "That'sIzumiko"
+    manga109 = tmp_path / "m" / "Manga109"
+    (manga109 / "annotations_COO").mkdir()
+    (manga109 / "annotations_COO" / f"{title}.xml").write_text(
+        '<?xml version="1.0" encoding="utf-8"?>\n<book title="That\'sIzumiko">\n<characters/>\n<pages>\n'
+        '<page index="0" width="1654" height="1170"/>\n<page index="1" width="1654" height="1170">\n'
+        '<onomatopoeia id="00c00001" xmin="5" ymin="5" xmax="40" ymax="60">ドキッ'
+        '<point x="5" y="5"/><point x="40" y="5"/><point x="40" y="60"/></onomatopoeia>\n'
+        '</page>\n</pages>\n</book>\n', encoding="utf-8")
+    (manga109 / "annotations.v2018.05.31").mkdir()
+    shutil.copy(manga109 / "annotations" / f"{title}.xml", manga109 / "annotations.v2018.05.31" / f"{title}.xml")
+    _prepare("manga109-dialog", tmp_path / "m", tmp_path / "data")
+    assert _records(tmp_path / "data", "manga109-dialog", "test") == \
+        _records(tmp_path / "plain-data", "manga109-dialog", "test")
+
+
+def test_openmantra_errors_name_the_page_by_its_page_index(tmp_path):
+    from converter_fixtures import write_openmantra
+
+    books = write_openmantra(tmp_path / "om")
+    books[0]["pages"][1]["text"][0]["text_ja"] = 5  # the page with page_index 2, at list position 1
+    (tmp_path / "om" / "annotation.json").write_text(json.dumps(books, ensure_ascii=False), encoding="utf-8")
+    with pytest.raises(ValueError, match=r"book 'tojime_no_siora', page_index 2, text 0: text_ja/text_en/text_zh"):
+        _prepare("openmantra", tmp_path / "om", tmp_path / "data")
+    del books[0]["pages"][1]["page_index"]
+    (tmp_path / "om" / "annotation.json").write_text(json.dumps(books, ensure_ascii=False), encoding="utf-8")
+    with pytest.raises(ValueError, match=r"page entry 2 of the list \(no 'page_index'\)"):
+        _prepare("openmantra", tmp_path / "om", tmp_path / "data")

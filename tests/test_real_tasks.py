@@ -1,4 +1,4 @@
-"""The comic_emotion_real group through the real `lmms-eval` CLI: prepared datasets read as real, the rest as demo.
+"""The real-data subtasks through the real `lmms-eval` CLI: prepared datasets read as real (no demo fallback).
 
 Three corpora with a train split (the majority baseline learns its prior there) are prepared from
 fixtures built by the tests; the results JSON must tie each prepared subtask to its manifest hash.
@@ -81,35 +81,33 @@ def _majority_macro_f1(train: list[dict], test: list[dict], labels: tuple[str, .
                           zero_division=0))
 
 
-def test_real_group_reads_prepared_datasets_as_real_and_others_as_demo(tmp_path: Path):
+def test_prepared_real_subtasks_read_their_prepared_data(tmp_path: Path):
+    # Named one by one: comic_emotion_real would also run the unprepared ones, which fail (no demo fallback;
+    # see test_headline_group.py).
     root = tmp_path / "data"
     write_emorecom_release(tmp_path / "emorecom", n_train=12, test_labels=False)
     write_emocomics35_csv(tmp_path / "emocomics35" / "emocomics35_pg_images_original.csv")
     _emid_csv_release(tmp_path / "emid")
     manifests = {name: prepare(get_converter(name), tmp_path / name, root, today="2026-01-01") for name in PREPARED}
     out = tmp_path / "out"
-    command = [sys.executable, "-m", "lmms_eval", "--model", "comic_emotion_majority", "--tasks", "comic_emotion_real",
-               "--log_samples", "--output_path", str(out)]
+    command = [sys.executable, "-m", "lmms_eval", "--model", "comic_emotion_majority", "--tasks",
+               ",".join(PREPARED.values()), "--log_samples", "--output_path", str(out)]
     completed = subprocess.run(command, check=False, cwd=tmp_path, capture_output=True, text=True, timeout=300,
                                env={**os.environ, "COMIC_EMOTION_DATA": str(root)})
     found = sorted(out.rglob("*_results.json"))
     assert found, f"no results JSON; exit {completed.returncode}\n{completed.stdout[-2000:]}\n{completed.stderr[-3000:]}"
     results = json.loads(found[-1].read_text())
-    group = _yaml(TASKS / "comic_emotion_real.yaml")["task"]
-    assert set(group) <= set(results["results"]), completed.stderr[-3000:]
-    for task in group:
+    assert set(PREPARED.values()) <= set(results["results"]), completed.stderr[-3000:]
+    for task in PREPARED.values():
         metadata = results["configs"][task]["metadata"]
         dataset = metadata["dataset"]
-        if dataset in PREPARED:
-            split = metadata["data_split"]
-            assert metadata["data_source"] == "real" and metadata["data_hash"] == data_hash(manifests[dataset])
-            assert results["n-samples"][task]["effective"] == manifests[dataset]["splits"][split]["rows"]
-            train = list(read_records(root / dataset / "train.parquet"))
-            test = list(read_records(root / dataset / f"{split}.parquet"))
-            expected = _majority_macro_f1(train, test, label_set(manifests[dataset]["label_set"]))
-            assert results["results"][task]["macro_f1,none"] == pytest.approx(expected, abs=1e-9)
-        else:
-            assert metadata["data_source"].startswith("demo"), (task, metadata)
+        split = metadata["data_split"]
+        assert metadata["data_source"] == "real" and metadata["data_hash"] == data_hash(manifests[dataset])
+        assert results["n-samples"][task]["effective"] == manifests[dataset]["splits"][split]["rows"]
+        train = list(read_records(root / dataset / "train.parquet"))
+        test = list(read_records(root / dataset / f"{split}.parquet"))
+        expected = _majority_macro_f1(train, test, label_set(manifests[dataset]["label_set"]))
+        assert results["results"][task]["macro_f1,none"] == pytest.approx(expected, abs=1e-9)
 
 
 def _run_lmms_eval(tmp_path: Path, tasks: str, root: Path) -> tuple[dict, Path]:

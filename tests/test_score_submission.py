@@ -68,7 +68,7 @@ def test_submission_variants_score_like_the_official_form(prepared, tmp_path, ca
     cells = {i: [repr(v) for v in s] for i, s in scores.items()}
     if variant == "scientific_notation":
         cells = {i: [f"{v:.17e}" for v in s] for i, s in scores.items()}
-    ids = sorted(order) if variant == "shuffled_rows" else order
+    ids = list(reversed(order)) if variant == "shuffled_rows" else order  # (the fixture's order is sorted)
     if variant == "header_and_pandas_index":
         lines = [",row_index,image_id," + ",".join(label.title() for label in EMORECOM_LABELS[:-1]) + ",Others"]
         lines += [f"{k},{k},{i}," + ",".join(cells[i]) for k, i in enumerate(ids)]
@@ -77,6 +77,47 @@ def test_submission_variants_score_like_the_official_form(prepared, tmp_path, ca
                  for k, i in enumerate(ids)]
     report = _score(_write(tmp_path / f"{variant}.csv", lines), capsys=capsys)
     assert report["per_class"] == pytest.approx(_expected(prepared, scores), abs=1e-12)
+    # What was normalised (or accepted as given) is reported, one kind per line with its count.
+    notes = report["normalised"]
+    expected_notes = {
+        "header_and_pandas_index": {"header row skipped": 1, "extra index column ignored": 40},
+        "index_written_0.1": {"non-integer row index ignored (e.g. 0.1)": 1},
+        "scientific_notation": {"scores in scientific notation": 320},
+        "zero_rows_and_rows_summing_to_one": {"rows of all zeros (kept as given)": 5,
+                                              "rows summing to 1 (kept as given)": 5},
+    }
+    if variant == "shuffled_rows":
+        moved = sum(a != b for a, b in zip(ids, order))
+        assert notes == {"rows matched to the split by image id (not in the split's order)": moved} and moved > 0
+    else:
+        assert notes == expected_notes[variant]
+    assert main(["score", "--task", "comic_emotion_emorecom", "--split", "test", "--submission",
+                 str(tmp_path / f"{variant}.csv"), "--n-resamples", "50"]) == 0
+    table = capsys.readouterr().out
+    assert [line for line in table.splitlines() if line.startswith("normalised: ")] == \
+        [f"normalised: {kind}: {count}" for kind, count in notes.items()]
+
+
+def test_official_submission_reports_nothing_normalised_and_a_bootstrap_ci(prepared, tmp_path, capsys):
+    rows = [f"{k},{i}," + ",".join(repr(v) for v in prepared["scores"][i]) for k, i in enumerate(prepared["order"])]
+    path = _write(tmp_path / "results.csv", rows)
+    report = _score(path, "--n-resamples", "200", "--seed", "5", capsys=capsys)
+    assert report["normalised"] == {}
+    # Independent bootstrap: the same seeded image resamples, each scored with scikit-learn.
+    gold = prepared["gold"]
+    matrix = np.array([prepared["scores"][i] for i in prepared["order"]])
+    index = np.random.default_rng(5).integers(0, len(gold), size=(200, len(gold)))
+    means = []
+    for draw in index:
+        if all(0 < gold[draw, j].sum() < len(draw) for j in range(len(EMORECOM_LABELS))):
+            means.append(np.mean([roc_auc_score(gold[draw, j], matrix[draw, j]) for j in range(len(EMORECOM_LABELS))]))
+    ci = report["ci"]
+    assert ci["kept"] == len(means) and ci["n_resamples"] == 200 and ci["level"] == 0.95
+    assert [ci["low"], ci["high"]] == pytest.approx(list(np.quantile(means, [0.025, 0.975])), abs=1e-12)
+    assert ci["low"] <= report["mean_roc_auc"] <= ci["high"]
+    assert main(["score", "--task", "comic_emotion_emorecom", "--split", "test", "--submission", str(path),
+                 "--n-resamples", "200", "--seed", "5"]) == 0
+    assert f"95% CI [{ci['low']:.4f}, {ci['high']:.4f}]" in capsys.readouterr().out
 
 
 def test_exclude_other_averages_seven_classes_and_says_so(prepared, tmp_path, capsys):

@@ -3,8 +3,11 @@
 Resolution rule (the same for every task, every process and every rank):
 
 1. if ``$COMIC_EMOTION_DATA/<dataset>/manifest.json`` exists, the split is the prepared real data;
-2. otherwise it is the synthetic demo set of the dataset's domain, generated on first use into
-   ``$COMIC_EMOTION_CACHE`` (default ``~/.cache/comic_emotion``) and reused afterwards.
+2. otherwise, for the demo keys ``comic``, ``manga`` and ``art`` only, it is the synthetic demo set
+   of that domain, generated on first use into ``$COMIC_EMOTION_CACHE`` (default
+   ``~/.cache/comic_emotion``) and reused afterwards;
+3. a real corpus that is not prepared is an error (:class:`NotPreparedError`) naming the command
+   that prepares it: a real subtask never scores the demo set in its place.
 
 The answer is a :class:`ResolvedSplit`, which task hooks log and copy into the lmms-eval results
 (``configs.<task>.metadata``), so a number computed on demo data always says so.
@@ -24,13 +27,35 @@ DATA_ENV = "COMIC_EMOTION_DATA"
 CACHE_ENV = "COMIC_EMOTION_CACHE"
 DEMO_SEED = 20211001
 
-# Which demo domain stands in for a dataset that is not prepared.
+# The domain of each dataset key (for reports and cross-style tables); the keys equal to their
+# domain are the demo set's own.
 DEMO_DOMAIN_OF: Mapping[str, str] = {
     "comic": "comic", "manga": "manga", "art": "art",
     "emorecom": "comic", "emocomics35": "comic",
     "manga109-emotion": "manga", "manga109-dialog": "manga", "mangavqa": "manga", "openmantra": "manga",
     "emoart": "art", "artemis": "art", "emid": "art", "seed-jsonl": "comic",
 }
+
+
+DEMO_DATASETS = frozenset({"comic", "manga", "art"})
+
+
+class NotPreparedError(DataError):
+    """A real corpus was asked for but is not prepared under the data root."""
+
+
+def not_prepared_message(dataset: str) -> str:
+    """One line: which corpus is missing, where it was looked for, and the command that prepares it."""
+    root = data_root()
+    where = f"${DATA_ENV} ({root})" if root is not None else f"${DATA_ENV} (not set)"
+    return (f"dataset {dataset!r} is not prepared under {where}; run `comic-emotion data prepare {dataset} "
+            "--source PATH` (a real subtask never falls back to the demo set)")
+
+
+def is_prepared(dataset: str) -> bool:
+    """Whether ``$COMIC_EMOTION_DATA/<dataset>/manifest.json`` exists."""
+    root = data_root()
+    return root is not None and (root / dataset / "manifest.json").exists()
 
 
 @dataclass(frozen=True)
@@ -103,15 +128,19 @@ def ensure_demo(seed: int = DEMO_SEED) -> Path:
 
 
 def resolve_split(dataset: str, split: str) -> ResolvedSplit:
-    """Locate ``split`` of ``dataset``: prepared real data if present, else the demo set."""
+    """Locate ``split`` of ``dataset``: prepared real data if present, else the demo set for a demo key.
+
+    Raises :class:`NotPreparedError` for a real corpus that is not prepared (no demo fallback).
+    """
     root = data_root()
-    if root is not None and (root / dataset / "manifest.json").exists():
+    if root is not None and is_prepared(dataset):
         directory = root / dataset
+    elif dataset not in DEMO_DOMAIN_OF:
+        raise DataError(f"unknown dataset {dataset!r}; known: {', '.join(sorted(DEMO_DOMAIN_OF))}")
+    elif dataset in DEMO_DATASETS:
+        directory = ensure_demo() / dataset
     else:
-        domain = DEMO_DOMAIN_OF.get(dataset)
-        if domain is None:
-            raise DataError(f"unknown dataset {dataset!r}; known: {', '.join(sorted(DEMO_DOMAIN_OF))}")
-        directory = ensure_demo() / domain
+        raise NotPreparedError(not_prepared_message(dataset))
     manifest = read_manifest(directory)
     version = str(manifest.get("schema_version", SCHEMA_VERSION))
     if version.split(".")[0] != SCHEMA_VERSION.split(".")[0]:

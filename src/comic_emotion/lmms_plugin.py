@@ -4,15 +4,19 @@ lmms-eval 0.7.3 loads model manifests from the ``lmms_eval.models`` entry-point 
 ``lmms_eval.models``, which happens before its CLI builds the ``TaskManager``; it has no entry-point
 group for tasks. :func:`register` is that entry point: it returns our model manifests and, once,
 wraps ``TaskManager.initialize_tasks`` so that this package's task directory is indexed next to the
-built-in tasks and any ``--include_path``. That is the only change made to lmms-eval's behaviour.
+built-in tasks and any ``--include_path``; and it wraps ``TaskManager._get_config`` so that the
+``comic_emotion`` group, read from our YAML, gets the subtasks chosen at load time by
+:func:`comic_emotion.tasks.suites.apply_headline` (the prepared real corpora, or the demo set with
+an alias and a log line saying so). Those are the only changes made to lmms-eval's behaviour.
 
 With ``COMIC_EMOTION_TASKS_ONLY=1`` (set by ``comic-emotion run`` when only this package's tasks are
 requested) the built-in task tree is not indexed at all: walking its ~1,900 YAML files costs seconds
 of start-up for tasks that are not used.
 
-If lmms-eval's internals differ from 0.7.3 (the method is gone or its parameters changed), nothing
+If lmms-eval's internals differ from 0.7.3 (a method is gone or its parameters changed), nothing
 is patched and one line tells the user to pass ``--include_path $(comic-emotion tasks-dir)``, which
-works on every version.
+works on every version; the static group then lists every headline corpus, and an unprepared one
+fails loudly rather than scoring the demo set.
 """
 
 from __future__ import annotations
@@ -55,11 +59,23 @@ def install_task_path() -> bool:
         parameters = inspect.signature(original).parameters
         if not {"include_path", "include_defaults"} <= set(parameters):
             raise TypeError("TaskManager.initialize_tasks has an unexpected signature")
+        original_config = TaskManager._get_config
+        if list(inspect.signature(original_config).parameters) != ["self", "name"]:
+            raise TypeError("TaskManager._get_config has an unexpected signature")
     except Exception:  # any mismatch: fall back to the documented --include_path route
         print(FALLBACK_HINT, file=sys.stderr)
         return False
     if getattr(original, _MARK, False):
         return True
+
+    @functools.wraps(original_config)
+    def _get_config(self: Any, name: str) -> Any:
+        config = original_config(self, name)
+        if _is_our_headline_group(self, name, config):
+            from comic_emotion.tasks.suites import apply_headline
+
+            return apply_headline(config)
+        return config
 
     @functools.wraps(original)
     def initialize_tasks(self: Any, include_path: Any = None, include_defaults: bool = True) -> Any:
@@ -69,7 +85,19 @@ def install_task_path() -> bool:
 
     setattr(initialize_tasks, _MARK, True)
     TaskManager.initialize_tasks = initialize_tasks
+    TaskManager._get_config = _get_config
     return True
+
+
+def _is_our_headline_group(manager: Any, name: str, config: Any) -> bool:
+    """Whether ``config`` is the ``comic_emotion`` group read from this package's YAML (not a namesake)."""
+    from comic_emotion.tasks import tasks_dir
+    from comic_emotion.tasks.suites import HEADLINE_GROUP
+
+    if name != HEADLINE_GROUP or not isinstance(config, dict) or config.get("group") != HEADLINE_GROUP:
+        return False
+    path = manager.task_index.get(name, {}).get("yaml_path")
+    return isinstance(path, str) and os.path.dirname(os.path.realpath(path)) == str(tasks_dir())
 
 
 def register() -> list[Any]:

@@ -107,11 +107,26 @@ def summary_table(results: Mapping[str, Any], *, metrics: Sequence[str] = HEADLI
     lines.insert(1, "  ".join("-" * w for w in widths))
     if any(source == "demo" for _, source, _ in rows):
         lines.insert(0, DEMO_BANNER)
+    lines += group_lines(results)
     return "\n".join(lines)
 
 
-def expand_task_names(names: Iterable[str]) -> list[str]:
-    """Subtasks behind task or group names; groups of this package are expanded from their YAML."""
+def group_lines(results: Mapping[str, Any]) -> list[str]:
+    """One line per group: its macro_f1 and its alias, which says what the number is a mean of."""
+    configs = results.get("configs") or {}
+    out = []
+    for name, entry in sorted((results.get("results") or {}).items()):
+        if name in configs:
+            continue
+        value = task_metrics(entry).get("macro_f1")
+        alias = str(entry.get("alias") or name).strip()
+        out.append(f"group {name}: macro_f1 {'-' if value is None else f'{value:.4f}'}"
+                   + (f"  ({alias})" if alias != name else ""))
+    return out
+
+
+def _task_configs() -> list[dict[str, Any]]:
+    """This package's task and group YAML files, parsed (``!function`` tags kept as strings)."""
     import yaml
 
     from comic_emotion.tasks import tasks_dir
@@ -120,11 +135,22 @@ def expand_task_names(names: Iterable[str]) -> list[str]:
         """Safe loader that keeps lmms-eval's ``!function`` tags as plain strings."""
 
     _Loader.add_constructor("!function", lambda loader, node: loader.construct_scalar(node))
+    return [yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader) or {}
+            for path in sorted(tasks_dir().rglob("*.yaml"))]
+
+
+def expand_task_names(names: Iterable[str]) -> list[str]:
+    """Subtasks behind task or group names; groups of this package are expanded from their YAML.
+
+    ``comic_emotion`` expands to the subtasks it runs now (:func:`comic_emotion.tasks.suites.headline_selection`).
+    """
+    from comic_emotion.tasks.suites import HEADLINE_GROUP, headline_selection
+
     groups: dict[str, list[str]] = {}
-    for path in tasks_dir().rglob("*.yaml"):
-        config = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader) or {}
+    for config in _task_configs():
         if isinstance(config.get("task"), list) and "group" in config:
             groups[str(config["group"])] = [str(t) for t in config["task"]]
+    groups[HEADLINE_GROUP] = list(headline_selection().subtasks)
     out: list[str] = []
     pending = list(names)
     while pending:
@@ -134,3 +160,20 @@ def expand_task_names(names: Iterable[str]) -> list[str]:
         elif name not in out:
             out.append(name)
     return out
+
+
+def unprepared_subtasks(subtasks: Iterable[str]) -> list[str]:
+    """One line per subtask whose real corpus is not prepared (empty when all can run).
+
+    lmms-eval would fail on these after loading the model; ``comic-emotion run`` checks first.
+    """
+    from comic_emotion.data import DEMO_DATASETS, is_prepared, not_prepared_message
+
+    datasets = {str(c["task"]): str(c["metadata"]["dataset"]) for c in _task_configs()
+                if isinstance(c.get("task"), str) and isinstance(c.get("metadata"), dict) and "dataset" in c["metadata"]}
+    lines = []
+    for task in subtasks:
+        dataset = datasets.get(task)
+        if dataset is not None and dataset not in DEMO_DATASETS and not is_prepared(dataset):
+            lines.append(f"{task}: {not_prepared_message(dataset)}")
+    return lines

@@ -71,14 +71,19 @@ def run_prepare(args: argparse.Namespace) -> int:
 
 
 def list_rows(root: Path | None) -> list[dict[str, Any]]:
-    """One row per dataset split known to the suite: whether a task would read real or demo data."""
-    from comic_emotion.data import DEMO_DOMAIN_OF
+    """One row per dataset split known to the suite: real, demo, or a real corpus not prepared (no fallback)."""
+    from comic_emotion.data import DEMO_DATASETS, DEMO_DOMAIN_OF
     from comic_emotion.storage import DataError, data_hash, read_manifest
 
     demo_root = _demo_root()
     rows: list[dict[str, Any]] = []
     for dataset, domain in DEMO_DOMAIN_OF.items():
         real = root is not None and (root / dataset / "manifest.json").exists()
+        if not real and dataset not in DEMO_DATASETS:
+            rows.append({"dataset": dataset, "split": "-",
+                         "source": f"not prepared (comic-emotion data prepare {dataset})", "rows": None,
+                         "licence": "-", "non_commercial": False, "data_hash": None})
+            continue
         directory = (root / dataset) if real else (demo_root / domain if demo_root else None)
         try:
             manifest = read_manifest(directory) if directory is not None else None

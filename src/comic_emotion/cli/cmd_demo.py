@@ -1,6 +1,6 @@
 """``comic-emotion demo``: the whole main job on the synthetic demo set, with CPU baselines.
 
-Generates the demo set (once), runs the real lmms-eval CLI on the ``comic_emotion`` group for each
+Generates the demo set (once), runs the real lmms-eval CLI on the ``comic_emotion_demo`` group for each
 model, checks that every subtask has results, prints a summary table per model, adds the runs to a
 demo leaderboard and renders its static page (with a per-sample viewer per run).
 """
@@ -16,9 +16,9 @@ DEFAULT_MODELS = ("comic_emotion_majority", "comic_emotion_late_fusion")
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "demo",
-        help="generate the demo set, score CPU baselines on comic_emotion through lmms-eval, build a leaderboard page",
-        description="Generate the synthetic demo set (once), run the real lmms-eval CLI on the comic_emotion "
-        "group for each model, print summary tables, and write results, a demo leaderboard and its page under "
+        help="generate the demo set, score CPU baselines on comic_emotion_demo through lmms-eval, build a leaderboard page",
+        description="Generate the synthetic demo set (once), run the real lmms-eval CLI on the comic_emotion_demo "
+        "group (the demo on purpose, whatever real corpora are prepared) for each model, print summary tables, and write results, a demo leaderboard and its page under "
         "--output.",
         epilog="example: comic-emotion demo --output results/demo --model comic_emotion_text",
     )
@@ -35,19 +35,20 @@ def run(args: argparse.Namespace) -> int:
     from comic_emotion.leaderboard import add_results, render
     from comic_emotion.runner import check_results, expand_task_names, read_results, run_lmms_eval, summary_table
     from comic_emotion.storage import check_writable_dir
+    from comic_emotion.tasks.suites import DEMO_GROUP
 
     output = check_writable_dir(args.output)
     print(f"demo set: {ensure_demo()}")
     runs = []
     for model in args.model or DEFAULT_MODELS:
-        arguments = ["--model", model, "--tasks", "comic_emotion", "--log_samples", "--batch_size", "1"]
+        arguments = ["--model", model, "--tasks", DEMO_GROUP, "--log_samples", "--batch_size", "1"]
         if args.model_args:
             arguments += ["--model_args", args.model_args]
         if args.limit is not None:
             arguments += ["--limit", str(args.limit)]
         path = run_lmms_eval(arguments, output_path=output)
         results = read_results(path)
-        check_results(results, expand_task_names(["comic_emotion"]))
+        check_results(results, expand_task_names([DEMO_GROUP]))
         runs.append(path)
         print(f"\n{model}\n{summary_table(results)}\nresults: {path}\n")
     board = output / "leaderboard-demo.json"

@@ -1,7 +1,9 @@
 """``comic-emotion run ARGS...``: lmms-eval with the same arguments, failing loudly and starting fast.
 
 lmms-eval 0.7.3 exits 0 when a task fails; this wrapper exits 1 unless every requested subtask has
-results in a newly written results file, and prints the results table with the data source.
+results in a newly written results file, and prints the results table with the data source. A
+requested real subtask whose corpus is not prepared fails first, in one line naming
+``comic-emotion data prepare NAME``, before lmms-eval loads the model.
 When only ``comic_emotion*`` tasks are requested, lmms-eval's own task tree is not indexed, and the
 process ends with ``os._exit`` after flushing, skipping the interpreter's teardown of lmms-eval's
 large object graph (about a second of garbage collection); results are on disk by then.
@@ -40,7 +42,8 @@ def _option(arguments: list[str], name: str) -> str | None:
 def run(args: argparse.Namespace) -> int:
     from comic_emotion.cli.main import CliError
     from comic_emotion.lmms_plugin import TASKS_ONLY_ENV
-    from comic_emotion.runner import check_results, expand_task_names, read_results, results_files, summary_table
+    from comic_emotion.runner import (check_results, expand_task_names, read_results, results_files, summary_table,
+                                      unprepared_subtasks)
 
     arguments = list(args.extra)
     tasks = _option(arguments, "--tasks")
@@ -51,6 +54,9 @@ def run(args: argparse.Namespace) -> int:
         output = DEFAULT_OUTPUT
         arguments += ["--output_path", output]
     names = [t.strip() for t in tasks.split(",") if t.strip()]
+    missing = unprepared_subtasks(expand_task_names(names))
+    if missing:  # before lmms-eval loads a model: a real subtask never scores the demo set in its place
+        raise CliError(missing[0] + (f" (and {len(missing) - 1} more subtasks)" if len(missing) > 1 else ""))
     if all(name.startswith("comic_emotion") for name in names):
         os.environ[TASKS_ONLY_ENV] = "1"
     before = set(results_files(output)) if Path(output).exists() else set()

@@ -125,7 +125,7 @@ def score_predictions(task: str, predictions: Path, *, seed: int = 0, n_resample
 
 
 def score_submission(task: str, submission: Path, *, split: str | None = None,
-                     exclude_other: bool = False) -> dict[str, Any]:
+                     exclude_other: bool = False, seed: int = 0, n_resamples: int = 1000) -> dict[str, Any]:
     """Score an EmoRecCom submission CSV for ``task``; returns the JSON-ready report.
 
     The gold labels are the prepared ``emorecom`` split's records, in their row order (that of
@@ -147,11 +147,51 @@ def score_submission(task: str, submission: Path, *, split: str | None = None,
         raise CliError("emorecom is not prepared under $COMIC_EMOTION_DATA: a submission is scored against the real "
                        "gold labels (comic-emotion data prepare emorecom --source ...)")
     records = list(read_records(resolved.path))
-    ids, scores = read_submission(submission, [r["source"]["original_id"] for r in records])
+    notes: dict[str, int] = {}
+    ids, scores = read_submission(submission, [r["source"]["original_id"] for r in records], notes=notes)
     gold = np.array([[label in r["emotions"] for label in LABELS] for r in records], dtype=int)
-    result = mean_roc_auc(gold, scores, exclude=("other",) if exclude_other else (), single_class="ignore")
+    exclude = ("other",) if exclude_other else ()
+    result = mean_roc_auc(gold, scores, exclude=exclude, single_class="ignore")
+    ci = submission_ci(gold, scores, classes=result["classes"], seed=seed, n_resamples=n_resamples)
     return {"task": task, "n": len(ids), "data": resolved.describe(), "format": "emorecom-submission",
-            "metric": "mean_roc_auc", "official": not exclude_other and not result["undefined"], **result}
+            "metric": "mean_roc_auc", "official": not exclude_other and not result["undefined"], **result,
+            "ci": ci, "normalised": notes}
+
+
+def submission_ci(gold: Any, scores: Any, *, classes: list[str], seed: int, n_resamples: int,
+                  level: float = 0.95) -> dict[str, Any] | None:
+    """Percentile bootstrap CI of the mean ROC-AUC over ``classes``, resampling images (seeded).
+
+    Per resample, each class's AUC is the Mann-Whitney statistic from average ranks (equal to
+    scikit-learn's ``roc_auc_score``); a resample where a class has one gold value is undefined and
+    dropped, and the count of kept resamples is reported.
+    """
+    import numpy as np
+    from scipy.stats import rankdata
+
+    from comic_emotion.converters.emorecom_submission import LABELS
+    from comic_emotion.metrics.bootstrap import percentile_interval, resample_indices
+
+    n = gold.shape[0]
+    if n < 2 or not classes:
+        return None
+    index = resample_indices(n, n_resamples=n_resamples, seed=seed)
+    aucs = []
+    for label in classes:
+        j = LABELS.index(label)
+        y, s = gold[index, j], scores[index, j]
+        positives = y.sum(axis=1)
+        negatives = n - positives
+        ranks = rankdata(s, axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            auc = ((ranks * y).sum(axis=1) - positives * (positives + 1) / 2) / (positives * negatives)
+        aucs.append(np.where((positives > 0) & (negatives > 0), auc, np.nan))
+    means = np.mean(aucs, axis=0)
+    interval = percentile_interval(means, level=level)
+    if interval is None:
+        return None
+    return {"low": interval.low, "high": interval.high, "level": level, "method": interval.method,
+            "n_resamples": n_resamples, "kept": int(np.isfinite(means).sum()), "seed": seed}
 
 
 def format_submission_table(report: Mapping[str, Any]) -> str:
@@ -159,8 +199,12 @@ def format_submission_table(report: Mapping[str, Any]) -> str:
     averaged = len(report["classes"])
     kind = "official, all 8 classes" if report["official"] else f"{averaged} classes, not the official 8-class mean"
     data = report["data"]
-    lines = [f"{report['task']}: {report['n']} images ({data['data_source']}, split {data['data_split']})",
-             f"{'mean_roc_auc':14} {report['mean_roc_auc']:.4f}   ({kind})"]
+    ci = report.get("ci")
+    interval = f"  95% CI [{ci['low']:.4f}, {ci['high']:.4f}] (bootstrap over images, {ci['kept']} of " \
+        f"{ci['n_resamples']} resamples, seed {ci['seed']})" if ci else "  95% CI: N/A"
+    lines = [f"{report['task']}: {report['n']} images ({data['data_source']}, split {data['data_split']})"]
+    lines += [f"normalised: {what}: {count}" for what, count in (report.get("normalised") or {}).items()]
+    lines += [f"{'mean_roc_auc':14} {report['mean_roc_auc']:.4f}   ({kind}){interval}"]
     for label, auc in report["per_class"].items():
         note = "undefined: one gold value only" if label in report["undefined"] else ""
         lines.append(f"  {label:12} {'N/A' if label in report['undefined'] else f'{auc:.4f}':>6}   {note}".rstrip())
@@ -186,7 +230,8 @@ def run(args: argparse.Namespace) -> int:
 
     submission = args.submission or (args.predictions if args.predictions.suffix.lower() == ".csv" else None)
     if submission is not None:
-        report = score_submission(args.task, submission, split=args.split, exclude_other=args.exclude_other)
+        report = score_submission(args.task, submission, split=args.split, exclude_other=args.exclude_other,
+                                  seed=args.seed, n_resamples=args.n_resamples)
         table = format_submission_table
     else:
         report = score_predictions(args.task, args.predictions, seed=args.seed, n_resamples=args.n_resamples,

@@ -46,7 +46,21 @@ def _header_columns(cells: list[str], path: Path) -> list[int] | None:
     return [names.index(label) for label in LABELS]
 
 
-def read_submission(path: str | Path, expected_ids: Sequence[str]) -> tuple[list[str], np.ndarray]:
+# What read_submission normalises or accepts as given, by kind (the keys of its ``notes``), in report order.
+NOTE_KINDS = (
+    "header row skipped",
+    "extra index column ignored",
+    "non-integer row index ignored (e.g. 0.1)",
+    "no row index column",
+    "rows matched to the split by image id (not in the split's order)",
+    "scores in scientific notation",
+    "rows of all zeros (kept as given)",
+    "rows summing to 1 (kept as given)",
+)
+
+
+def read_submission(path: str | Path, expected_ids: Sequence[str], *,
+                    notes: dict[str, int] | None = None) -> tuple[list[str], np.ndarray]:
     """Read an EmoRecCom submission; return ``(ids, scores)`` in the order of ``expected_ids``.
 
     Parameters
@@ -55,6 +69,9 @@ def read_submission(path: str | Path, expected_ids: Sequence[str]) -> tuple[list
         The submission CSV (official 10-column form or a variant listed in the module docstring).
     expected_ids
         The image ids of the prepared split the submission is scored against.
+    notes
+        When given, filled with how many lines (or cells) each kind in :data:`NOTE_KINDS` concerned,
+        so a caller can say what was normalised; kinds that did not occur are left out.
 
     Returns
     -------
@@ -75,6 +92,8 @@ def read_submission(path: str | Path, expected_ids: Sequence[str]) -> tuple[list
     scores = np.full((len(expected), len(LABELS)), np.nan)
     filled = np.zeros(len(expected), dtype=bool)
     columns: list[int] | None = None
+    counts = dict.fromkeys(NOTE_KINDS, 0)
+    order = 0
     if not path.is_file():
         raise ValueError(f"{path}: submission file not found")
     with open(path, encoding="utf-8-sig", newline="") as handle:
@@ -85,6 +104,7 @@ def read_submission(path: str | Path, expected_ids: Sequence[str]) -> tuple[list
             id_at = next((i for i, cell in enumerate(cells) if _ID.match(cell.strip())), None)
             if id_at is None:
                 if line == 1 and (columns := _header_columns(cells, path)) is not None:
+                    counts["header row skipped"] += 1
                     continue
                 raise ValueError(f"{where}: no image id of the form <book>_<page>_<panel> in {cells[:3]}")
             if columns is not None:
@@ -95,6 +115,14 @@ def read_submission(path: str | Path, expected_ids: Sequence[str]) -> tuple[list
                     raise ValueError(f"{where}: {len(values)} score cells after the image id, expected "
                                      f"{len(LABELS)} ({', '.join(LABELS)})")
             image_id = cells[id_at].strip()
+            index_cells = cells[:id_at]
+            if len(index_cells) > 1:
+                counts["extra index column ignored"] += 1
+            elif not index_cells:
+                counts["no row index column"] += 1
+            if any(c.strip() and not c.strip().isdigit() for c in index_cells):
+                counts["non-integer row index ignored (e.g. 0.1)"] += 1
+            counts["scores in scientific notation"] += sum("e" in text.lower() for text in values)
             row = []
             for label, text in zip(LABELS, values):
                 try:
@@ -113,10 +141,16 @@ def read_submission(path: str | Path, expected_ids: Sequence[str]) -> tuple[list
             if filled[index]:
                 raise ValueError(f"{where}: image {image_id} appears twice")
             scores[index], filled[index] = row, True
+            counts["rows matched to the split by image id (not in the split's order)"] += index != order
+            counts["rows of all zeros (kept as given)"] += all(v == 0 for v in row)
+            counts["rows summing to 1 (kept as given)"] += abs(sum(row) - 1) < 1e-6
+            order += 1
     if not filled.all():
         missing = [expected[i] for i in np.flatnonzero(~filled)[:3]]
         raise ValueError(f"{path}: {int((~filled).sum())} image(s) of the split have no row, "
                          f"e.g. {', '.join(missing)}")
+    if notes is not None:
+        notes.update({kind: int(n) for kind, n in counts.items() if n})
     return expected, scores
 
 

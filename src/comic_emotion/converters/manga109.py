@@ -14,7 +14,9 @@
 ``manga109-dialog``: one record per page with speaker links (Manga109Dialog, CC BY 4.0), joined to
 the Manga109 base annotations (the user's licensed copy: ``annotations/<title>.xml`` with
 ``characters``, ``text`` boxes and their content). Both kinds of XML share the file name
-``<title>.xml`` (which may contain apostrophes): they are told apart by content. Quirks: page
+``<title>.xml`` (which may contain apostrophes): they are told apart by content (speaker links;
+characters with text boxes), and other XMLs of the official release under the same names (COO
+onomatopoeia annotations) are skipped. Quirks: page
 index from 0; ids are 8-character hex strings kept as strings; one text may link to several
 speakers (``meta.speaker_links`` keeps all; ``speaker`` is the first); a speaker id may name a
 character or one of its face/body boxes (resolved to the character).
@@ -86,8 +88,26 @@ def _faces(release: Release) -> Iterator[Row]:
                         f"{', '.join(absent[:3])}; is this the KangaiSet annotation CSV MangaUB used?")
 
 
+def _xml_kind(root: ET.Element) -> str | None:
+    """``"dialog"``, ``"base"`` or ``None`` (another annotation of the release, e.g. COO onomatopoeia)."""
+    if root.tag != "book":
+        return None
+    if root.find(".//speaker_to_text") is not None:
+        return "dialog"
+    if root.find("characters") is not None and root.find(".//text") is not None:
+        return "base"
+    # The official Manga109 release also ships other <book> XMLs under the same titles, such as the COO
+    # onomatopoeia annotations (annotations_COO/<title>.xml: <onomatopoeia> boxes, no speaker links, no
+    # <text>): not ours to read, so skipped rather than mistaken for a second dialog file.
+    return None
+
+
 def _xml_kinds(release: Release) -> tuple[dict[str, Path], dict[str, Path]]:
-    """``(dialog, base)``: title -> XML file of Manga109Dialog and of the Manga109 base annotations."""
+    """``(dialog, base)``: title -> XML file of Manga109Dialog and of the Manga109 base annotations.
+
+    Where the release holds several base annotation versions of a title (``annotations/`` beside
+    dated ``annotations.vYYYY.MM.DD/`` folders), the one in ``annotations/`` is used.
+    """
     dialog: dict[str, Path] = {}
     base: dict[str, Path] = {}
     for path in release.find_all("*.xml"):
@@ -95,12 +115,18 @@ def _xml_kinds(release: Release) -> tuple[dict[str, Path], dict[str, Path]]:
             root = ET.parse(path).getroot()
         except ET.ParseError as exc:
             raise DataError(f"{path}: not well-formed XML ({exc})") from None
-        if root.tag != "book":
+        kind = _xml_kind(root)
+        if kind is None:
             continue
         title = root.get("title") or path.stem
-        target = base if root.find("characters") is not None else dialog
+        target = base if kind == "base" else dialog
         if title in target:
-            raise DataError(f"{path}: a second XML for title {title!r} ({target[title]})")
+            preferred = [p for p in (target[title], path) if p.parent.name == "annotations"]
+            if kind == "base" and len(preferred) == 1:
+                target[title] = preferred[0]
+                continue
+            raise DataError(f"{path}: a second {'Manga109 base annotation' if kind == 'base' else 'Manga109Dialog'} "
+                            f"XML for title {title!r} ({target[title]}); keep one in the source folder")
         target[title] = path
     return dialog, base
 

@@ -39,10 +39,17 @@ def _pages(release: Release) -> Iterator[Row]:
             raise DataError(f"{path}: book {b}: expected an object with 'book_title' and a 'pages' list")
         title = str(book["book_title"])
         for p, page in enumerate(book["pages"]):
-            where = f"{path}: book {title!r}, page {p}"
+            # Pages are named by their own page_index (from 1, as the release numbers them), never by list
+            # position; only a page without a usable page_index is named by position.
             if not isinstance(page, dict) or "page_index" not in page:
-                raise DataError(f"{where}: expected an object with 'page_index', 'image_paths', 'frame', 'text'")
-            index = int(page["page_index"])
+                raise DataError(f"{path}: book {title!r}, page entry {p + 1} of the list (no 'page_index'): expected "
+                                "an object with 'page_index', 'image_paths', 'frame', 'text'")
+            try:
+                index = int(page["page_index"])
+            except (TypeError, ValueError):
+                raise DataError(f"{path}: book {title!r}, page entry {p + 1} of the list: field 'page_index': "
+                                f"expected an integer, got {page['page_index']!r}") from None
+            where = f"{path}: book {title!r}, page_index {index}"
             record = new_record(CONVERTER, sample_id=f"openmantra-{title}-p{index:03d}", split="test",
                                 original_id=f"{title}/{index}")
             regions = []
