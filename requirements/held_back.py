@@ -22,10 +22,11 @@ DEPENDENCY_LINE = re.compile(r'^\s*"(?P<requirement>[^"]+)",\s*$')
 
 
 def bounded_requirements(text: str) -> list[tuple[Requirement, str]]:
-    """Requirements with `<`, `<=` or `==` in their specifier, each with the comment lines above it."""
+    """Requirements of `[project] dependencies` with `<`, `<=` or `==`, each with the comment lines above it."""
     found: list[tuple[Requirement, str]] = []
     comment: list[str] = []
-    for line in text.splitlines():
+    block = text.split("\ndependencies = [", 1)[1].split("\n]", 1)[0]
+    for line in block.splitlines():
         stripped = line.strip()
         if stripped.startswith("#"):
             comment.append(stripped.lstrip("# "))
