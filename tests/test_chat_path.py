@@ -149,3 +149,27 @@ def test_simple_and_chat_requests_carry_the_same_prompt_and_images(demo_root: Pa
         return [instance.args[0] for _, instance in simple[name]]
 
     assert prompts("comic_emotion_robust_comic_ocr_noise_s5") != prompts("comic_emotion_comic")
+
+
+def test_model_route_names_the_class_and_path_lmms_eval_takes():
+    from comic_emotion.model_routes import model_route
+
+    chat = model_route("qwen2_5_vl")
+    assert (chat.path, chat.class_path) == ("chat", "lmms_eval.models.chat.qwen2_5_vl.Qwen2_5_VL")
+    simple = model_route("qwen2_5_vl", force_simple=True)
+    assert (simple.path, simple.class_path) == ("simple", "lmms_eval.models.simple.qwen2_5_vl.Qwen2_5_VL")
+    assert model_route("async_openai", force_simple=True).path == "chat"  # no simple class: chat regardless
+    with pytest.raises(ValueError, match="no model named 'no_such_model'"):
+        model_route("no_such_model")
+
+
+def test_run_fails_in_one_line_naming_class_path_and_what_to_try(tmp_path: Path):
+    """A chat-only class whose backend is not installed: lmms-eval logs, exits 0, writes nothing; we exit 1."""
+    completed = subprocess.run(["comic-emotion", "run", "--model", "sglang", "--model_args", "model=x", "--tasks",
+                                "comic_emotion_comic", "--limit", "1", "--output_path", str(tmp_path / "out")],
+                               capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert completed.returncode == 1, completed.stderr[-2000:]
+    line = completed.stderr.strip().splitlines()[-1]
+    assert line.startswith("comic-emotion: error: model 'sglang' (chat path, class lmms_eval.models.chat.sglang.Sglang)")
+    assert "No module named 'sglang'" in line and "install the missing package (sglang)" in line
+    assert "--model openai --model_args model_version=NAME,base_url=http://HOST:PORT/v1" in line
