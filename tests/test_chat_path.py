@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-
 from comic_emotion.metrics.lmms import metric_keys
+
 from comic_emotion.prompts import build_prompt
 from comic_emotion.testing.openai_stub import message_parts, serve_openai_stub
 
@@ -37,7 +37,8 @@ def run_lmms_eval(*arguments: str, output: Path, tasks_only: bool = False) -> tu
     env = {**os.environ, "OPENAI_API_KEY": "stub-key"}  # the openai client insists on a key; the stub ignores it
     if tasks_only:
         env["COMIC_EMOTION_TASKS_ONLY"] = "1"
-    completed = subprocess.run(command, capture_output=True, text=True, timeout=600, env=env, cwd=output.parent)
+    completed = subprocess.run(command, capture_output=True, text=True, timeout=600, env=env, cwd=output.parent,
+                               check=False)
     found = sorted(output.rglob("*_results.json"))
     assert found, f"no results JSON; exit {completed.returncode}\n{completed.stdout[-3000:]}\n{completed.stderr[-3000:]}"
     return json.loads(found[-1].read_text()), completed
@@ -173,7 +174,7 @@ def test_run_fails_in_one_line_naming_class_path_and_what_to_try(tmp_path: Path)
     """A chat-only class whose backend is not installed: lmms-eval logs, exits 0, writes nothing; we exit 1."""
     completed = subprocess.run(["comic-emotion", "run", "--model", "sglang", "--model_args", "model=x", "--tasks",
                                 "comic_emotion_comic", "--limit", "1", "--output_path", str(tmp_path / "out")],
-                               capture_output=True, text=True, timeout=600, cwd=tmp_path)
+                               capture_output=True, text=True, timeout=600, cwd=tmp_path, check=False)
     assert completed.returncode == 1, completed.stderr[-2000:]
     line = completed.stderr.strip().splitlines()[-1]
     assert line.startswith("comic-emotion: error: model 'sglang' (chat path, class lmms_eval.models.chat.sglang.Sglang)")

@@ -13,7 +13,8 @@ both paths show a model the same words.
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from comic_emotion.taxonomy import label_set
 

@@ -16,6 +16,7 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from types import ModuleType
 
 DEFAULT_OUTPUT = "results/run"
 
@@ -47,7 +48,14 @@ def run(args: argparse.Namespace) -> int:
     from comic_emotion.cli.main import CliError
     from comic_emotion.lmms_plugin import TASKS_ONLY_ENV
     from comic_emotion.model_routes import failure_message, model_route
-    from comic_emotion.runner import check_results, expand_task_names, read_results, results_files, summary_table
+    from comic_emotion.runner import (
+        RunError,
+        check_results,
+        expand_task_names,
+        read_results,
+        results_files,
+        summary_table,
+    )
 
     arguments = list(args.extra)
     tasks = _option(arguments, "--tasks")
@@ -83,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
         results = read_results(new[-1])
         try:
             check_results(results, expand_task_names(names))
-        except Exception as exc:
+        except RunError as exc:
             problem = f"gave {exc}"
     if problem is not None:
         error = errors[-1] if errors else None
@@ -95,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
     return _exit(0)
 
 
-def _record_errors(lmms_main: object) -> list[BaseException]:
+def _record_errors(lmms_main: ModuleType) -> list[BaseException]:
     """Keep the exceptions that lmms-eval's CLI catches and only logs (it then exits 0), for the error line.
 
     lmms-eval 0.7.3's ``cli_evaluate`` calls the module-level ``cli_evaluate_single`` per run and logs
@@ -113,7 +121,7 @@ def _record_errors(lmms_main: object) -> list[BaseException]:
             errors.append(exc)
             raise
 
-    setattr(lmms_main, "cli_evaluate_single", cli_evaluate_single)
+    lmms_main.cli_evaluate_single = cli_evaluate_single
     return errors
 
 

@@ -64,7 +64,7 @@ class OpenAIStub:
 
 def _handler(stub: OpenAIStub, lock: threading.Lock) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+        def do_POST(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
             if not self.path.rstrip("/").endswith("/chat/completions"):
                 self._send(404, {"error": {"message": f"no route {self.path}"}})
@@ -87,7 +87,7 @@ def _handler(stub: OpenAIStub, lock: threading.Lock) -> type[BaseHTTPRequestHand
             self.end_headers()
             self.wfile.write(data)
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (quiet: tests read stub.requests)
+        def log_message(self, format: str, *args: Any) -> None:
             pass
 
     return Handler
