@@ -7,16 +7,16 @@ only re-exports from here; this module is imported once, as ``comic_emotion.task
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Literal, get_args
 
 import datasets
 from comic_emotion.metrics.lmms import AGGREGATORS, results_for
 from comic_emotion.metrics.scoring import sample_row
-from lmms_eval.api.task import ConfigurableTask
+from lmms_eval.api.task import ConfigurableMessagesTask, ConfigurableTask
 from loguru import logger
 
 from comic_emotion.data import NotPreparedError, resolve_split
-from comic_emotion.prompts import build_prompt
+from comic_emotion.prompts import build_prompt, chat_messages
 from comic_emotion.storage import load_split_dataset
 
 __all__ = [  # noqa: PLE0604 (AGGREGATORS holds the generated function names)
@@ -25,6 +25,10 @@ __all__ = [  # noqa: PLE0604 (AGGREGATORS holds the generated function names)
 ]
 # The aggregation of every metric key (``aggregate_<key>``, named by the template's metric_list).
 globals().update(AGGREGATORS)
+
+#: lmms-eval's two request formats: ``simple`` (prompt string, generation kwargs, ``doc_to_visual``) for
+#: model classes with ``is_simple``, ``chat`` (prompt string, ``doc_to_messages``, generation kwargs) for the rest.
+RequestPath = Literal["simple", "chat"]
 
 
 class ComicEmotionTask(ConfigurableTask):
@@ -35,7 +39,16 @@ class ComicEmotionTask(ConfigurableTask):
     ``metadata.dataset`` and ``metadata.split`` in the subtask YAML name the data; after loading,
     ``metadata`` also carries :meth:`comic_emotion.data.ResolvedSplit.describe`, so the results
     JSON (``configs.<task>.metadata``) says whether the numbers come from the synthetic demo set.
+
+    lmms-eval 0.7.3 builds a YAML task as ``ConfigurableTask`` for simple model classes and as
+    ``ConfigurableMessagesTask`` for chat ones, but builds a ``class:`` task as that class either way,
+    without saying which path the run takes. :attr:`request_path` says it (set through
+    :meth:`set_request_path` by :mod:`comic_emotion.lmms_plugin` when lmms-eval loads the tasks), and
+    :meth:`construct_requests` emits the matching request shape. The chat turn carries the images of
+    ``doc_to_visual`` and the string of ``doc_to_text``, so both paths show the same words.
     """
+
+    request_path: RequestPath = "simple"
 
     def __init__(self, *args: Any, config: dict | None = None, **kwargs: Any) -> None:
         config = dict(config or {})
@@ -64,6 +77,22 @@ class ComicEmotionTask(ConfigurableTask):
         Models that read documents directly (the CPU baselines) use this, so they see what a VLM sees.
         """
         return doc
+
+    def set_request_path(self, path: str) -> None:
+        """Emit requests for lmms-eval's ``simple`` or ``chat`` model classes (its ``task_type``)."""
+        if path not in get_args(RequestPath):
+            raise ValueError(f"request path must be one of {get_args(RequestPath)}. Got {path!r} instead.")
+        self.request_path = path  # type: ignore[assignment]
+
+    def doc_to_messages(self, doc: dict) -> list[dict]:
+        """The chat path's user turn: this doc's images and its ``doc_to_text`` prompt (perturbed in variants)."""
+        return chat_messages(self.doc_to_visual(doc), self.doc_to_text(doc))
+
+    def construct_requests(self, doc_id: int, ctx: str, **kwargs: Any) -> Any:
+        if self.request_path == "chat":
+            # lmms-eval's own chat request: (ctx, self.doc_to_messages, generation_kwargs, doc_id, task, split).
+            return ConfigurableMessagesTask.construct_requests(self, doc_id, ctx, **kwargs)
+        return super().construct_requests(doc_id, ctx, **kwargs)
 
 
 def _software_versions() -> dict[str, str]:

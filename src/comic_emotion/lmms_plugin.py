@@ -4,10 +4,14 @@ lmms-eval 0.7.3 loads model manifests from the ``lmms_eval.models`` entry-point 
 ``lmms_eval.models``, which happens before its CLI builds the ``TaskManager``; it has no entry-point
 group for tasks. :func:`register` is that entry point: it returns our model manifests and, once,
 wraps ``TaskManager.initialize_tasks`` so that this package's task directory is indexed next to the
-built-in tasks and any ``--include_path``; and it wraps ``TaskManager._get_config`` so that the
+built-in tasks and any ``--include_path``; it wraps ``TaskManager._get_config`` so that the
 ``comic_emotion`` group, read from our YAML, gets the subtasks chosen at load time by
 :func:`comic_emotion.tasks.suites.apply_headline` (the prepared real corpora, or the demo set with
-an alias and a log line saying so). Those are the only changes made to lmms-eval's behaviour.
+an alias and a log line saying so); and it wraps ``TaskManager.load_task_or_group`` so that each
+comic_emotion task it builds is told lmms-eval's ``task_type`` (``simple`` or ``chat``, from the model
+class's ``is_simple``), which lmms-eval passes to its own YAML tasks but not to ``class:`` tasks such
+as ours (see :class:`comic_emotion.tasks.hooks.ComicEmotionTask`). Those are the only changes made to
+lmms-eval's behaviour.
 
 With ``COMIC_EMOTION_TASKS_ONLY=1`` (set by ``comic-emotion run`` when only this package's tasks are
 requested) the built-in task tree is not indexed at all: walking its ~1,900 YAML files costs seconds
@@ -62,6 +66,9 @@ def install_task_path() -> bool:
         original_config = TaskManager._get_config
         if list(inspect.signature(original_config).parameters) != ["self", "name"]:
             raise TypeError("TaskManager._get_config has an unexpected signature")
+        original_load = TaskManager.load_task_or_group
+        if list(inspect.signature(original_load).parameters)[1:3] != ["task_list", "task_type"]:
+            raise TypeError("TaskManager.load_task_or_group has an unexpected signature")
     except Exception:  # any mismatch: fall back to the documented --include_path route
         print(FALLBACK_HINT, file=sys.stderr)
         return False
@@ -83,9 +90,16 @@ def install_task_path() -> bool:
             include_defaults = False
         return original(self, include_path=_with_our_tasks(include_path), include_defaults=include_defaults)
 
+    @functools.wraps(original_load)
+    def load_task_or_group(self: Any, task_list: Any = None, task_type: str = "simple") -> Any:
+        loaded = original_load(self, task_list, task_type)
+        _set_request_path(loaded, task_type)
+        return loaded
+
     setattr(initialize_tasks, _MARK, True)
     TaskManager.initialize_tasks = initialize_tasks
     TaskManager._get_config = _get_config
+    TaskManager.load_task_or_group = load_task_or_group
     return True
 
 
@@ -98,6 +112,20 @@ def _is_our_headline_group(manager: Any, name: str, config: Any) -> bool:
         return False
     path = manager.task_index.get(name, {}).get("yaml_path")
     return isinstance(path, str) and os.path.dirname(os.path.realpath(path)) == str(tasks_dir())
+
+
+def _set_request_path(loaded: Any, task_type: str) -> None:
+    """Tell every comic_emotion task in lmms-eval's (nested) task dict which request format to emit."""
+    from comic_emotion.tasks.hooks import ComicEmotionTask
+
+    if isinstance(loaded, ComicEmotionTask):
+        loaded.set_request_path(task_type)
+    elif isinstance(loaded, dict):
+        for value in loaded.values():
+            _set_request_path(value, task_type)
+    elif isinstance(loaded, (list, tuple)):
+        for value in loaded:
+            _set_request_path(value, task_type)
 
 
 def register() -> list[Any]:

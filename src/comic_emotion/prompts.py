@@ -5,11 +5,16 @@ titles, in reading order, without speaker names: who speaks is for the model to 
 visible character ids (so attributions can be named), the task's label set, and the JSON answer
 format. Tasks without emotion labels ask a question (MangaVQA) or who speaks each numbered utterance
 (Manga109Dialog) instead. Models answer in other formats too; :mod:`comic_emotion.metrics.parsing` copes.
+
+lmms-eval's *simple* model classes take the prompt string and the images separately; its *chat*
+classes take one user turn (:func:`chat_messages`) holding the same images and the same string, so
+both paths show a model the same words.
 """
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from comic_emotion.taxonomy import label_set
 
@@ -97,3 +102,18 @@ def build_prompt(record: Mapping[str, Any], *, pre_prompt: str = "", post_prompt
     if post_prompt:
         lines.append(post_prompt)
     return "\n".join(lines)
+
+
+def chat_messages(images: Sequence[Any], prompt: str) -> list[dict[str, Any]]:
+    """One user turn for lmms-eval's chat model classes: the images, then the prompt text.
+
+    The format is lmms-eval 0.7.3's ``ChatMessages`` (``lmms_eval.protocol``): an image part is
+    ``{"type": "image", "url": <PIL image>}``, the text part ``{"type": "text", "text": prompt}``.
+    ``prompt`` is :func:`build_prompt`'s output, unchanged, so chat and simple runs see the same words.
+
+    >>> chat_messages([], "Which emotions?")
+    [{'role': 'user', 'content': [{'type': 'text', 'text': 'Which emotions?'}]}]
+    """
+    content: list[dict[str, Any]] = [{"type": "image", "url": image} for image in images]
+    content.append({"type": "text", "text": prompt})
+    return [{"role": "user", "content": content}]

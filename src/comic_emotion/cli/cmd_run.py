@@ -4,6 +4,9 @@ lmms-eval 0.7.3 exits 0 when a task fails; this wrapper exits 1 unless every req
 results in a newly written results file, and prints the results table with the data source. A
 requested real subtask whose corpus is not prepared fails first, in one line naming
 ``comic-emotion data prepare NAME``, before lmms-eval loads the model.
+When it fails, the one-line error names the model class lmms-eval resolved, its request path (simple or
+chat: see :mod:`comic_emotion.model_routes`), the exception lmms-eval caught and logged, and what to try.
+Every argument, ``--force_simple`` included, goes to lmms-eval unchanged.
 When only ``comic_emotion*`` tasks are requested, lmms-eval's own task tree is not indexed, and the
 process ends with ``os._exit`` after flushing, skipping the interpreter's teardown of lmms-eval's
 large object graph (about a second of garbage collection); results are on disk by then.
@@ -15,6 +18,7 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from types import ModuleType
 
 DEFAULT_OUTPUT = "results/run"
 
@@ -25,7 +29,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="run lmms-eval with the same arguments; exit non-zero if any task failed (for CI)",
         description="Run lmms-eval in this process with the given arguments and the comic_emotion tasks. "
         "Exits 1 when lmms-eval wrote no results or a requested subtask has none, 0 otherwise.",
-        epilog="example: comic-emotion run --model comic_emotion_majority --tasks comic_emotion --log_samples",
+        epilog="examples:\n  comic-emotion run --model comic_emotion_majority --tasks comic_emotion --log_samples\n"
+        "  comic-emotion run --model openai --model_args model_version=NAME,base_url=http://HOST:PORT/v1 "
+        "--tasks comic_emotion",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.set_defaults(func=run, pass_through=True)
 
@@ -42,8 +49,16 @@ def _option(arguments: list[str], name: str) -> str | None:
 def run(args: argparse.Namespace) -> int:
     from comic_emotion.cli.main import CliError
     from comic_emotion.lmms_plugin import TASKS_ONLY_ENV
-    from comic_emotion.runner import (check_results, expand_task_names, read_results, results_files, summary_table,
-                                      unprepared_subtasks)
+    from comic_emotion.model_routes import failure_message, model_route
+    from comic_emotion.runner import (
+        RunError,
+        check_results,
+        expand_task_names,
+        read_results,
+        results_files,
+        summary_table,
+        unprepared_subtasks,
+    )
 
     arguments = list(args.extra)
     tasks = _option(arguments, "--tasks")
@@ -60,29 +75,60 @@ def run(args: argparse.Namespace) -> int:
     if all(name.startswith("comic_emotion") for name in names):
         os.environ[TASKS_ONLY_ENV] = "1"
     before = set(results_files(output)) if Path(output).exists() else set()
+    model = _option(arguments, "--model")
+    # Resolved before the run (without importing the class): an unknown name fails here, in one line.
+    route = None if model is None else model_route(model, force_simple="--force_simple" in arguments)
 
     import gc
 
     gc.freeze()  # lmms-eval allocates many long-lived objects; don't rescan them on every collection
-    from lmms_eval.__main__ import cli_evaluate
+    import lmms_eval.__main__ as lmms_main
 
+    errors = _record_errors(lmms_main)
     sys.argv = ["lmms-eval", *arguments]
-    cli_evaluate()
+    lmms_main.cli_evaluate()
     if int(os.environ.get("RANK", "0")) != 0:  # under accelerate launch only rank 0 writes results
         return _exit(0)
     new = [p for p in results_files(output) if p not in before] if Path(output).exists() else []
+    problem = None
     if not new:
-        print(f"comic-emotion: error: lmms-eval wrote no results under {output}; see its log above", file=sys.stderr)
-        return _exit(1)
-    results = read_results(new[-1])
-    try:
-        check_results(results, expand_task_names(names))
-    except Exception as exc:
-        print(f"comic-emotion: error: {exc}", file=sys.stderr)
+        problem = f"gave no results (lmms-eval wrote no results file under {output})"
+    else:
+        results = read_results(new[-1])
+        try:
+            check_results(results, expand_task_names(names))
+        except RunError as exc:
+            problem = f"gave {exc}"
+    if problem is not None:
+        error = errors[-1] if errors else None
+        message = f"lmms-eval {problem}" if route is None else failure_message(route, problem, error)
+        print(f"comic-emotion: error: {message}", file=sys.stderr)
         return _exit(1)
     print(summary_table(results))
     print(f"\nresults: {new[-1]}")
     return _exit(0)
+
+
+def _record_errors(lmms_main: ModuleType) -> list[BaseException]:
+    """Keep the exceptions that lmms-eval's CLI catches and only logs (it then exits 0), for the error line.
+
+    lmms-eval 0.7.3's ``cli_evaluate`` calls the module-level ``cli_evaluate_single`` per run and logs
+    what it raises; wrapping that name records the exception and re-raises it, changing nothing else.
+    """
+    errors: list[BaseException] = []
+    original = getattr(lmms_main, "cli_evaluate_single", None)
+    if original is None:  # another lmms-eval layout: the error line then lacks the cause, nothing more
+        return errors
+
+    def cli_evaluate_single(*args: object, **kwargs: object) -> object:
+        try:
+            return original(*args, **kwargs)
+        except Exception as exc:
+            errors.append(exc)
+            raise
+
+    lmms_main.cli_evaluate_single = cli_evaluate_single
+    return errors
 
 
 def _exit(code: int) -> int:

@@ -1,9 +1,11 @@
-"""A tiny random Qwen2-VL and LoRA adapters for it, built from configs with nothing downloaded.
+"""Tiny random Qwen2-VL, Qwen2.5-VL and LLaVA models and LoRA adapters, built from configs with nothing downloaded.
 
 :func:`build_tiny_qwen2_vl` saves a directory that ``Qwen2VLForConditionalGeneration`` and
 ``AutoProcessor`` load offline, and that lmms-eval's ``qwen2_vl`` model class runs on CPU
-(``--model_args pretrained=DIR,device=cpu,device_map=cpu``). The weights are random, so the
-answers are gibberish; the point is that every step of the real pipeline runs in seconds.
+(``--model_args pretrained=DIR,device=cpu,device_map=cpu``); :func:`build_tiny_qwen2_5_vl` does the
+same for Qwen2.5-VL (lmms-eval's ``qwen2_5_vl``, chat by default) and :func:`build_tiny_llava` for
+LLaVA-1.5 (``llava_hf``, chat by default). The weights are random, so the answers are gibberish; the
+point is that every step of the real pipeline runs in seconds.
 :func:`build_tiny_lora_adapter` saves a PEFT LoRA adapter for that base whose weights change the
 logits, for tests of adapter loading and merging.
 """
@@ -93,7 +95,8 @@ MIN_PIXELS = 56 * 56
 MAX_PIXELS = 112 * 112
 
 
-def _train_tokenizer():
+def _train_tokenizer(special_tokens: Sequence[str] = SPECIAL_TOKENS, *, eos_token: str = EOS_TOKEN,
+                     pad_token: str = PAD_TOKEN, chat_template: str = CHAT_TEMPLATE):
     """Byte-level BPE trained on the built-in corpus, wrapped as a transformers fast tokenizer."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
@@ -103,23 +106,23 @@ def _train_tokenizer():
     backend.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
         vocab_size=VOCAB_SIZE,
-        special_tokens=list(SPECIAL_TOKENS),
+        special_tokens=list(special_tokens),
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
     )
     backend.train_from_iterator(_CORPUS, trainer=trainer)
     return PreTrainedTokenizerFast(
         tokenizer_object=backend,
-        eos_token=EOS_TOKEN,
-        pad_token=PAD_TOKEN,
+        eos_token=eos_token,
+        pad_token=pad_token,
         padding_side="left",
         model_max_length=_TEXT["max_position_embeddings"],
-        chat_template=CHAT_TEMPLATE,
+        chat_template=chat_template,
     )
 
 
-def _model_config(tokenizer):
-    from transformers import Qwen2VLConfig
+def _model_config(tokenizer, *, qwen2_5: bool = False):
+    from transformers import Qwen2_5_VLConfig, Qwen2VLConfig
 
     ids = {token: tokenizer.convert_tokens_to_ids(token) for token in SPECIAL_TOKENS}
     text = dict(
@@ -130,9 +133,19 @@ def _model_config(tokenizer):
         eos_token_id=ids[EOS_TOKEN],
         pad_token_id=ids[PAD_TOKEN],
     )
-    # The merger projects vision features to the text width, so vision hidden_size = text hidden_size.
-    vision = dict(_VISION, hidden_size=_TEXT["hidden_size"], in_channels=3)
-    return Qwen2VLConfig(
+    if qwen2_5:
+        # Qwen2.5-VL's tower: a SwiGLU MLP, windowed attention except in fullatt_block_indexes, and a merger
+        # whose output width (out_hidden_size) is the text width.
+        vision = {key: _VISION[key] for key in ("depth", "patch_size", "spatial_merge_size", "temporal_patch_size")}
+        vision.update(hidden_size=_VISION["embed_dim"], intermediate_size=2 * _VISION["embed_dim"],
+                      num_heads=_VISION["num_heads"], out_hidden_size=_TEXT["hidden_size"], in_channels=3,
+                      window_size=112, fullatt_block_indexes=[_VISION["depth"] - 1])
+        config_class = Qwen2_5_VLConfig
+    else:
+        # The merger projects vision features to the text width, so vision hidden_size = text hidden_size.
+        vision = dict(_VISION, hidden_size=_TEXT["hidden_size"], in_channels=3)
+        config_class = Qwen2VLConfig
+    return config_class(
         text_config=text,
         vision_config=vision,
         image_token_id=ids["<|image_pad|>"],
@@ -143,7 +156,7 @@ def _model_config(tokenizer):
     )
 
 
-def build_tiny_qwen2_vl(directory: str | Path, *, seed: int = 0) -> Path:
+def build_tiny_qwen2_vl(directory: str | Path, *, seed: int = 0, qwen2_5: bool = False) -> Path:
     """Save a tiny randomly initialised Qwen2-VL with its processor and chat template.
 
     The model has a 64-wide, 2-layer text decoder and a 2-block, 32-wide vision tower (about
@@ -156,11 +169,14 @@ def build_tiny_qwen2_vl(directory: str | Path, *, seed: int = 0) -> Path:
         Where to save; an existing directory is replaced only once the new one is complete.
     seed : int, default 0
         Seeds ``torch.manual_seed`` before the weights are drawn: equal seeds give equal weights.
+    qwen2_5 : bool, default False
+        Build a Qwen2.5-VL (``Qwen2_5_VLForConditionalGeneration``, same text decoder, tokenizer and
+        template) instead; :func:`build_tiny_qwen2_5_vl` is this with ``qwen2_5=True``.
 
     Returns
     -------
     Path
-        ``directory``, loadable with ``Qwen2VLForConditionalGeneration.from_pretrained`` and
+        ``directory``, loadable with ``Qwen2VLForConditionalGeneration.from_pretrained`` (or the Qwen2.5 class) and
         ``AutoProcessor.from_pretrained`` with ``HF_HUB_OFFLINE=1``.
 
     Notes
@@ -173,6 +189,8 @@ def build_tiny_qwen2_vl(directory: str | Path, *, seed: int = 0) -> Path:
     import torch
     from transformers import (
         GenerationConfig,
+        Qwen2_5_VLForConditionalGeneration,
+        Qwen2_5_VLProcessor,
         Qwen2VLForConditionalGeneration,
         Qwen2VLImageProcessor,
         Qwen2VLProcessor,
@@ -181,11 +199,13 @@ def build_tiny_qwen2_vl(directory: str | Path, *, seed: int = 0) -> Path:
 
     target = Path(directory)
     tokenizer = _train_tokenizer()
-    config = _model_config(tokenizer)
+    config = _model_config(tokenizer, qwen2_5=qwen2_5)
+    model_class = Qwen2_5_VLForConditionalGeneration if qwen2_5 else Qwen2VLForConditionalGeneration
+    processor_class = Qwen2_5_VLProcessor if qwen2_5 else Qwen2VLProcessor
     # Restore the caller's RNG afterwards: building a fixture must not shift other seeded draws.
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        model = Qwen2VLForConditionalGeneration(config).eval()
+        model = model_class(config).eval()
     model.generation_config = GenerationConfig(
         eos_token_id=config.text_config.eos_token_id,
         pad_token_id=config.text_config.pad_token_id,
@@ -193,12 +213,90 @@ def build_tiny_qwen2_vl(directory: str | Path, *, seed: int = 0) -> Path:
     )
     image_processor = Qwen2VLImageProcessor(min_pixels=MIN_PIXELS, max_pixels=MAX_PIXELS)
     video_processor = Qwen2VLVideoProcessor(min_pixels=MIN_PIXELS, max_pixels=MAX_PIXELS)
-    processor = Qwen2VLProcessor(
+    processor = processor_class(
         image_processor=image_processor,
         tokenizer=tokenizer,
         video_processor=video_processor,
         chat_template=CHAT_TEMPLATE,
     )
+    with _staged_directory(target) as staging:
+        model.save_pretrained(staging)
+        processor.save_pretrained(staging)
+    return target
+
+
+def build_tiny_qwen2_5_vl(directory: str | Path, *, seed: int = 0) -> Path:
+    """Save a tiny randomly initialised Qwen2.5-VL: :func:`build_tiny_qwen2_vl` with ``qwen2_5=True``.
+
+    lmms-eval's ``qwen2_5_vl`` (chat by default; ``--force_simple`` for the simple class) runs it on
+    CPU with ``--model_args pretrained=DIR,device=cpu,device_map=cpu,max_pixels=12544``.
+    """
+    return build_tiny_qwen2_vl(directory, seed=seed, qwen2_5=True)
+
+
+# LLaVA-1.5's chat template (as shipped with llava-hf/llava-1.5-7b-hf): "USER: <image>\n<text> ASSISTANT:".
+LLAVA_CHAT_TEMPLATE = (
+    "{% for message in messages %}{% if message['role'] != 'system' %}{{ message['role'].upper() + ': '}}{% endif %}"
+    "{% for content in message['content'] | selectattr('type', 'equalto', 'image') %}{{ '<image>\n' }}{% endfor %}"
+    "{% for content in message['content'] | selectattr('type', 'equalto', 'text') %}{{ content['text'] + ' '}}{% endfor %}"
+    "{% endfor %}{% if add_generation_prompt %}{{ 'ASSISTANT:' }}{% endif %}"
+)
+LLAVA_SPECIAL_TOKENS = ("<pad>", "<s>", "</s>", "<image>")
+# A 28x28 input of 14-pixel patches: 4 image tokens (the CLS token is dropped, strategy "default").
+_LLAVA_IMAGE = 28
+
+
+def build_tiny_llava(directory: str | Path, *, seed: int = 0) -> Path:
+    """Save a tiny randomly initialised LLaVA-1.5 (CLIP vision tower, Llama decoder) with its processor.
+
+    lmms-eval's ``llava_hf`` (chat by default) runs it on CPU with
+    ``--model_args pretrained=DIR,device=cpu,device_map=cpu``. Same text width and depth as
+    :func:`build_tiny_qwen2_vl`; a 2-layer, 32-wide CLIP tower on 28x28 inputs.
+
+    Parameters
+    ----------
+    directory : str or Path
+        Where to save; an existing directory is replaced only once the new one is complete.
+    seed : int, default 0
+        Seeds the weights (the caller's RNG state is restored).
+
+    Returns
+    -------
+    Path
+        ``directory``, loadable with ``LlavaForConditionalGeneration`` and ``AutoProcessor`` offline.
+    """
+    import torch
+    from transformers import (
+        CLIPImageProcessor,
+        CLIPVisionConfig,
+        GenerationConfig,
+        LlamaConfig,
+        LlavaConfig,
+        LlavaForConditionalGeneration,
+        LlavaProcessor,
+    )
+
+    target = Path(directory)
+    tokenizer = _train_tokenizer(LLAVA_SPECIAL_TOKENS, eos_token="</s>", pad_token="<pad>",
+                                 chat_template=LLAVA_CHAT_TEMPLATE)
+    ids = {token: tokenizer.convert_tokens_to_ids(token) for token in LLAVA_SPECIAL_TOKENS}
+    text = LlamaConfig(**_TEXT, vocab_size=len(tokenizer), bos_token_id=ids["<s>"], eos_token_id=ids["</s>"],
+                       pad_token_id=ids["<pad>"])
+    vision = CLIPVisionConfig(hidden_size=_VISION["embed_dim"], intermediate_size=2 * _VISION["embed_dim"],
+                              num_hidden_layers=_VISION["depth"], num_attention_heads=_VISION["num_heads"],
+                              image_size=_LLAVA_IMAGE, patch_size=_VISION["patch_size"], projection_dim=_VISION["embed_dim"])
+    config = LlavaConfig(vision_config=vision, text_config=text, image_token_index=ids["<image>"],
+                         vision_feature_layer=-1, vision_feature_select_strategy="default",
+                         image_seq_length=(_LLAVA_IMAGE // _VISION["patch_size"]) ** 2, tie_word_embeddings=False)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = LlavaForConditionalGeneration(config).eval()
+    model.generation_config = GenerationConfig(eos_token_id=ids["</s>"], pad_token_id=ids["<pad>"], do_sample=False)
+    image_processor = CLIPImageProcessor(size={"shortest_edge": _LLAVA_IMAGE},
+                                         crop_size={"height": _LLAVA_IMAGE, "width": _LLAVA_IMAGE})
+    processor = LlavaProcessor(image_processor=image_processor, tokenizer=tokenizer, patch_size=_VISION["patch_size"],
+                               vision_feature_select_strategy="default", chat_template=LLAVA_CHAT_TEMPLATE,
+                               num_additional_image_tokens=1, image_token="<image>")
     with _staged_directory(target) as staging:
         model.save_pretrained(staging)
         processor.save_pretrained(staging)
