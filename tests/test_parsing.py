@@ -36,15 +36,18 @@ CASES = [
     ('Answer: {"emotions": ["sad"]} (I am fairly sure)', EMO, ("sad",), "lenient"),
     ("{'dominant_emotion': 'Calm'}", ART, ("Calm",), "lenient"),
     ("{'dominant_emotion': 'Excited'}", ART, ("Excited",), "lenient"),
-    ("{'utterance_emotions': [['Fear', 'Surprise'], ['Neutral']]}", KANGAI, ("Fear", "Neutral", "Surprise"),
+    # Per-utterance answers merge by the one page rule: Neutral only when every utterance is Neutral.
+    ("{'utterance_emotions': [['Fear', 'Surprise'], ['Neutral']]}", KANGAI, ("Fear", "Surprise"),
      "lenient"),
+    ("{'emotions': [['Neutral'], ['Neutral']]}", KANGAI, ("Neutral",), "lenient"),
     ("{'utterance_emotions': [['Anger'], ['Happiness', 'Sadness']]}", KANGAI, ("Anger", "Happiness", "Sadness"),
      "lenient"),
     ("{'emotions': ['happy'], 'intensity': 0.5}", EMO, ("happy",), "lenient"),
     ("{'emotions': ('sad',)}", EMO, ("sad",), "lenient"),
-    ('{"emotions": ["happy", "surprise"], "confidence": {"happy": 0.9', EMO, ("happy", "surprise"), "lenient"),
-    ('{"emotions": ["angry", "disgust"], "explanation": "He shouts at', EMO, ("angry", "disgust"), "lenient"),
-    ('{"emotions": ["fear", "sur', EMO, ("fear",), "lenient"),
+    # Truncated objects parse only after repair.
+    ('{"emotions": ["happy", "surprise"], "confidence": {"happy": 0.9', EMO, ("happy", "surprise"), "repaired"),
+    ('{"emotions": ["angry", "disgust"], "explanation": "He shouts at', EMO, ("angry", "disgust"), "repaired"),
+    ('{"emotions": ["fear", "sur', EMO, ("fear",), "repaired"),
     ('["happy", "sad"]', EMO, ("happy", "sad"), "lenient"),
     ("['angry']", EMO, ("angry",), "lenient"),
     ("happy", EMO, ("happy",), "lenient"),
@@ -102,6 +105,19 @@ def test_answer_table(answer, labels, emotions, status):
 
 def test_table_is_large_enough():
     assert len(CASES) >= 60
+
+
+def test_utterance_answer_keeps_slots_speakers_and_page_labels():
+    labels = label_set("emocomics35")
+    answer = ('{"emotions": ["Fear"], "utterances": [{"emotions": ["Neutral"], "speaker": "ID-1"}, '
+              '{"emotions": ["worried"]}, {"emotions": []}]}')
+    parsed = parse_answer(answer, labels)
+    assert parsed.utterances == (("Neutral",), ("Fear",), ())
+    assert parsed.utterance_speakers == ("ID-1", "", "")
+    assert parsed.emotions == ("Fear",)  # the stated page labels
+    derived = parse_answer('{"utterances": [["Joy"], ["Neutral"], ["Anger", "Joy"]]}', labels)
+    assert derived.emotions == ("Anger", "Joy")  # no page labels given: merged by the page rule
+    assert parse_answer('{"emotions": ["Joy", "Neutral"]}', labels).utterances is None  # page-level answer
 
 
 def test_full_answer_fields():
