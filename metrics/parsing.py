@@ -395,8 +395,12 @@ def _from_object(value: Any, labels: tuple[str, ...], status: str) -> ParsedAnsw
         if isinstance(answer, (str, int, float)) and not isinstance(answer, bool) else None,
         utterances=utterances,
     )
+    # An explicit empty label list under an emotion key is an answer ("none of these labels": the
+    # right answer to a sample without gold labels), not a parse failure.
+    said_none = isinstance(_get(mapping, _EMOTION_KEYS) if labels else None, (list, tuple)) and not collector.off
     useful = (parsed.emotions or parsed.attributions or parsed.intensity is not None or parsed.explanation
-              or parsed.off_taxonomy or parsed.utterance_speakers or parsed.answer or parsed.utterances)
+              or parsed.off_taxonomy or parsed.utterance_speakers or parsed.answer or parsed.utterances is not None
+              or said_none)
     return parsed if useful else None
 
 

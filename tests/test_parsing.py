@@ -18,7 +18,7 @@ CASES = [
     ('{"emotions": ["happy", "surprise"], "confidence": {"happy": 0.9, "surprise": 0.6}, "intensity": 0.7}',
      EMO, ("happy", "surprise"), "strict"),
     ('{"emotions": ["angry"]}', EMO, ("angry",), "strict"),
-    ('{"emotions": []}', EMO, (), "failed"),
+    ('{"emotions": []}', EMO, (), "strict"),  # "none of these labels" is an answer
     ('{"emotion": "sad"}', EMO, ("sad",), "strict"),
     ('{"emotions": "fear"}', EMO, ("fear",), "strict"),
     ('{"emotions": ["Happy", "SAD"]}', EMO, ("happy", "sad"), "strict"),
