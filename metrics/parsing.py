@@ -65,7 +65,9 @@ _INTENSITY_WORDS = (("very high", 0.9), ("extreme", 0.9), ("intense", 0.9), ("ve
                     ("none", 0.0), ("非常に強", 0.9), ("強", 0.75), ("中", 0.5), ("弱", 0.25))
 _NEGATIONS = frozenset({"not", "no", "never", "without", "isn't", "aren't", "wasn't", "nor", "hardly"})
 # Emotion words that in running text are usually something else ("the other man", "the content").
-_FREE_TEXT_SKIP = frozenset({"content", "other", "others", "blank", "wonder", "shock", "mad", "alarm"})
+# Verb forms that are usually another word ("please answer", "a bore", "a car tire", "the exhaust").
+_FREE_TEXT_SKIP = frozenset({"content", "other", "others", "blank", "wonder", "shock", "mad", "alarm", "please",
+                             "bore", "tire", "exhaust", "revolt", "energy"})
 _FENCE = re.compile(r"```[a-zA-Z]*\s*(.*?)(?:```|$)", re.DOTALL)
 _WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
 _SPLIT = re.compile(r"\s*(?:,|、|/|;|\band\b|\+|\|)\s*")

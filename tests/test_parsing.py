@@ -184,3 +184,39 @@ def test_parser_is_deterministic_and_rejects_bad_types():
 def test_literal_eval_never_evaluates_code():
     parsed = parse_answer("{'emotions': __import__('os').system('echo pwned')}", EMO)
     assert parsed.status == "failed"
+
+
+def test_lexicon_walk_every_word_has_its_noun_adjective_and_verb_forms():
+    from comic_emotion.metrics import lexicon
+
+    words = set()
+    for concept, families in lexicon._FAMILIES.items():
+        for family in families:
+            noun, adjective, verb = family[:3]
+            assert any((noun, adjective, verb)), family
+            for form in family:
+                if form:
+                    # Every form of a family maps to the family's concept, as a word and through map_word.
+                    assert lexicon.concept_of(form) == concept, (form, concept)
+                    words.add(form)
+            # A participle adjective ("worried") comes with its verb ("worry"), except where English has none.
+            if adjective and adjective.endswith("ed") and adjective not in ("grossed", "composed"):
+                assert verb, family
+    phrases = {w for ws in lexicon._PHRASES.values() for w in ws}
+    # The walk covers the lexicon: no emotion word outside a family (phrases and "other" aside).
+    assert set(lexicon.EN_WORDS) == words | phrases
+    for noun, adjective, verb in (("worry", "worried", "worry"), ("annoyance", "annoyed", "annoy"),
+                                  ("disappointment", "disappointed", "disappoint"), ("concern", "concerned", "concern"),
+                                  ("humor", "humorous", None), ("exasperation", "exasperated", "exasperate")):
+        assert any(tuple(f[:3]) == (noun, adjective, verb) for fs in lexicon._FAMILIES.values() for f in fs), noun
+
+
+@pytest.mark.parametrize("answer, labels, emotions", [
+    ('{"emotions": ["worry", "annoyance"]}', label_set("emocomics35"), ("Anger", "Fear")),
+    ('{"emotions": ["disappointment"]}', label_set("emocomics35"), ("Sadness",)),
+    ('{"emotions": ["exasperation", "humor"]}', label_set("emocomics35"), ("Anger", "Joy")),
+    ("Her face shows concern and a hint of disappointment.", EMO, ("fear", "sad")),
+    ("Please answer: he looks happy.", EMO, ("happy",)),  # "please" is not pleasure in running text
+])
+def test_noun_forms_map_like_adjectives(answer, labels, emotions):
+    assert parse_answer(answer, labels).emotions == emotions
