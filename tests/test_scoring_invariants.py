@@ -242,3 +242,10 @@ def test_majority_answer_has_its_analytic_utterance_value():
     assert aggregate("utt_accuracy", rows) == pytest.approx(2 / 3)
     # Speakers not given although asked: speaker metrics N/A "never produced", coverage 0.
     assert aggregate("speaker_accuracy", rows) is None and aggregate("speakers_coverage", rows) == 0.0
+
+
+def test_results_readers_skip_the_na_reasons_entry(tmp_path: Path):
+    from comic_emotion.leaderboard.runs import task_metrics
+
+    entry = {"macro_f1,none": 0.5, "bleu,none": None, "na_reasons,none": {"bleu": "never produced"}, "alias": "x"}
+    assert task_metrics(tmp_path / "r.json", "comic_emotion_comic", entry) == {"macro_f1": 0.5, "bleu": None}
