@@ -204,8 +204,8 @@ def utterance_accuracy(rows: Rows, labels: tuple[str, ...]) -> Prepared | None:
     for i, row in enumerate(scored):
         gold, pred = _utterance_slots(row)
         if gold:
-            stats[i] = cls.sample_outcomes(cls.label_matrix(gold, labels), cls.label_matrix(pred, labels))[:, 1].sum(), \
-                len(gold)
+            jaccard = cls.sample_outcomes(cls.label_matrix(gold, labels), cls.label_matrix(pred, labels))[:, 1]
+            stats[i] = (jaccard.sum(), len(gold))
     return Prepared(stats, lambda s: s[..., 0] / s[..., 1], signature={"unit": "utterance"})
 
 
@@ -231,7 +231,8 @@ def clustering(which: str) -> Callable[[Rows, tuple[str, ...]], Prepared | None]
 
     A sample whose answer gives no per-utterance speakers scores 0 (otherwise an empty answer would
     score 1 on panels where every utterance has its own speaker); within a list, a missing or unnamed
-    entry is a singleton cluster.
+    entry is a singleton cluster. When no answer names speakers at all, or the prompts never asked,
+    the metric is N/A (``comic_emotion.metrics.scoring.undefined_reason``), not 0.
     """
     def prepare(rows: Rows, labels: tuple[str, ...]) -> Prepared | None:
         scored = [r for r in rows if r.get("clusters_gold")]
