@@ -249,3 +249,20 @@ def test_results_readers_skip_the_na_reasons_entry(tmp_path: Path):
 
     entry = {"macro_f1,none": 0.5, "bleu,none": None, "na_reasons,none": {"bleu": "never produced"}, "alias": "x"}
     assert task_metrics(tmp_path / "r.json", "comic_emotion_comic", entry) == {"macro_f1": 0.5, "bleu": None}
+
+
+@pytest.mark.integration
+def test_lmms_eval_limit_run_macro_f1_equals_sklearn_on_its_sample_log(demo_root: Path, tmp_path: Path):
+    # A `--limit 5` smoke run: only a few labels occur, and macro-F1 must still be scikit-learn's over them
+    # (before #15 it averaged every label of the set, absent ones as 0).
+    from test_baselines import macro_f1_from_log, run
+
+    done = run("comic_emotion", "run", "--model", "comic_emotion_text", "--tasks", "comic_emotion_comic", "--limit", "5",
+               "--log_samples", "--output_path", str(tmp_path / "out"), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    results = json.loads(sorted((tmp_path / "out").rglob("*_results.json"))[-1].read_text())
+    entry = results["results"]["comic_emotion_comic"]
+    want = macro_f1_from_log(tmp_path / "out", "comic_emotion_comic", demo_root / "comic" / "test.parquet")
+    assert entry["macro_f1,none"] == pytest.approx(want, abs=1e-12)
+    assert entry["na_reasons,none"]["utt_macro_f1"] == "never produced"  # page-level answers
+    assert entry["utt_slot_mismatch,none"] == 1.0
