@@ -266,3 +266,17 @@ def test_lmms_eval_limit_run_macro_f1_equals_sklearn_on_its_sample_log(demo_root
     assert entry["macro_f1,none"] == pytest.approx(want, abs=1e-12)
     assert entry["na_reasons,none"]["utt_macro_f1"] == "never produced"  # page-level answers
     assert entry["utt_slot_mismatch,none"] == 1.0
+
+
+def test_parse_levels_are_each_reported_as_a_rate():
+    answers = ['{"emotions": ["happy"]}', '```json\n{"emotions": ["sad"]}\n```', '{"emotions": ["fear", "sur',
+               "???", "She looks furious."]
+    records = [{"schema_version": "1.0", "id": f"s{i}", "domain": "comic", "label_set": "emorecom",
+                "source": {"dataset": "t", "licence": "CC0", "synthetic": True}, "emotions": ["happy"]}
+               for i in range(len(answers))]
+    rows = [sample_row(r, a, label_set="emorecom") for r, a in zip(records, answers)]
+    assert [r["parse_status"] for r in rows] == ["strict", "lenient", "repaired", "failed", "lenient"]
+    rates = {m: aggregate(m, rows) for m in ("strict_parse_rate", "lenient_parse_rate", "repaired_parse_rate",
+                                             "parse_failure_rate")}
+    assert rates == {"strict_parse_rate": 0.2, "lenient_parse_rate": 0.4, "repaired_parse_rate": 0.2,
+                     "parse_failure_rate": 0.2}
