@@ -50,10 +50,11 @@ def _legacy_macro_f1(records: list[dict], labels: tuple[str, ...]) -> float:
 
 
 def check(fixtures: Path) -> int:
-    from comic_emotion.converters import get_converter
-    from comic_emotion.converters.base import prepare
     from comic_emotion.metrics.oracle import oracle_answer, oracle_violations
     from comic_emotion.metrics.scoring import aggregate, sample_row, score_rows
+
+    from comic_emotion.converters import get_converter
+    from comic_emotion.converters.base import prepare
     from comic_emotion.storage import DataError, read_records
     from comic_emotion.taxonomy import label_set
 

@@ -101,7 +101,7 @@ def _aggregator(key: str) -> Callable[[list[dict]], float | None]:
         return aggregate(key, rows)
 
     if key == NA_REASONS_KEY:
-        def aggregate_key(rows: list[dict]) -> dict[str, str]:  # noqa: F811
+        def aggregate_key(rows: list[dict]) -> dict[str, str]:  # replaces the numeric aggregator
             return na_reasons(rows)
         description = "{metric: reason} of the metrics that are N/A because of their answer field"
     else:

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from comic_emotion.metrics.samples import sample_row
+from comic_emotion.perturbations.report import robustness_report
 from sklearn.metrics import f1_score
 from sklearn.preprocessing import MultiLabelBinarizer
 
-from comic_emotion.metrics.samples import sample_row
-from comic_emotion.perturbations.report import robustness_report
 from comic_emotion.schema import SCHEMA_VERSION
 from comic_emotion.taxonomy import CANONICAL, canonicalise, label_set
 
@@ -124,8 +124,8 @@ def test_cross_style_matrix_uses_canonical_labels(tmp_path):
 
 
 def test_cross_style_scores_a_perfect_transfer_one_on_shared_labels():
-    from comic_emotion.perturbations.cross_style import canonical_rows, shared_labels
     from comic_emotion.metrics.scoring import aggregate
+    from comic_emotion.perturbations.cross_style import canonical_rows, shared_labels
 
     # EmoArt's Bored/Tired have no basic-emotion counterpart: they are not scored, and no "other" class is made up.
     shared = shared_labels(["emoart", "emocomics35"])

@@ -18,6 +18,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import sklearn.metrics as skm
+from comic_emotion.metrics.oracle import oracle_answer, oracle_violations
+from comic_emotion.metrics.scoring import aggregate, sample_row, score_metric, score_rows
 from converter_fixtures import (
     write_artemis_release,
     write_emoart_release,
@@ -26,8 +28,6 @@ from converter_fixtures import (
     write_manga109,
     write_seed_jsonl,
 )
-from comic_emotion.metrics.oracle import oracle_answer, oracle_violations
-from comic_emotion.metrics.scoring import aggregate, sample_row, score_metric, score_rows
 
 from comic_emotion.converters import MODULES, get_converter
 from comic_emotion.converters.base import prepare

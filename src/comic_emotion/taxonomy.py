@@ -93,7 +93,7 @@ def neutral_label(labels: tuple[str, ...] | list[str]) -> str | None:
     return next((label for label in labels if label.strip().lower() == "neutral"), None)
 
 
-def page_emotions(utterance_labels: "Iterable[Iterable[str]]", labels: tuple[str, ...] | list[str]) -> list[str]:
+def page_emotions(utterance_labels: Iterable[Iterable[str]], labels: tuple[str, ...] | list[str]) -> list[str]:
     """Page-level labels from per-utterance labels: the one rule of the suite.
 
     The page's labels are the union of its utterances' labels, except that the neutral label
