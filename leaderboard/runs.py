@@ -26,6 +26,7 @@ _NON_METRIC_KEYS = {"alias", "samples", "name", "sample_len", "sample_count"}
 # model_args that change where a model runs, not what it answers.
 _RUNTIME_ARGS = {"device", "device_map", "batch_size", "max_batch_size", "parallelize"}
 CI_SUFFIXES = ("_ci_low", "_ci_high")
+NA_REASONS_KEY = "na_reasons"  # comic_emotion.metrics.lmms.NA_REASONS_KEY
 
 
 class RunError(ValueError):
@@ -125,9 +126,9 @@ def task_metrics(path: Path, task: str, entry: Mapping[str, Any], *, shown: bool
 
     metrics: dict[str, float | None] = {}
     for key, value in entry.items():
-        if key in _NON_METRIC_KEYS or "_stderr" in key:
-            continue
         name = key.split(",", 1)[0]
+        if key in _NON_METRIC_KEYS or "_stderr" in key or name == NA_REASONS_KEY:
+            continue  # na_reasons: {metric: why it is N/A}, not a number
         base = next((name[: -len(s)] for s in CI_SUFFIXES if name.endswith(s)), name)
         if shown and base not in METRICS:
             raise RunError(f"{path}: results.{task}.{key}: metric {base!r} has no metadata in "

@@ -3,12 +3,20 @@
 One counting core (:func:`confusion_counts`: per-sample true positives, false positives and false
 negatives per class) carries every precision/recall/F1 variant, so a bootstrap only has to resample
 sums of rows (see :mod:`comic_emotion.metrics.bootstrap`). Results equal scikit-learn's
-``precision_recall_fscore_support`` with ``labels=`` the full label set and the same
-``zero_division`` (tests check it on random inputs), and ``roc_auc_score`` per class.
+``precision_recall_fscore_support`` (tests check it on random inputs), and ``roc_auc_score`` per class.
 
-Conventions (as scikit-learn): a class with no true and no predicted samples has precision, recall
-and F1 equal to ``zero_division``; ``weighted`` averages weight classes by their true support (the
-plain mean when no class has any true sample).
+Which labels a macro average covers: the labels that *occur* in the gold or the prediction of the
+scored samples, as scikit-learn's ``f1_score`` does for multiclass input when ``labels=`` is not
+given (for indicator matrices that is ``labels=`` the occurring columns). A label the scored
+samples never mention (no gold, no prediction: e.g. ``Neutral`` on EmoComics35's test split, or any
+rare label under ``--limit 5``) has no F1 to average; counting it as 0 would cap a perfect answer
+below 1. The rule is applied to the summed counts, so every bootstrap resample averages over the
+labels that occur in *that* resample. With no label occurring at all the macro average is
+undefined (NaN, reported as ``None``).
+
+Conventions (as scikit-learn): a class that occurs but has no predicted (or no true) sample has
+precision (or recall) ``zero_division``; ``weighted`` averages weight classes by their true support
+(the plain mean when no class has any true sample).
 """
 
 from __future__ import annotations
@@ -74,8 +82,9 @@ def prf_from_counts(counts: np.ndarray, *, average: str | None = "macro",
     counts
         Summed (tp, fp, fn) per class, e.g. ``confusion_counts(...).sum(0)``.
     average
-        ``"macro"`` (unweighted mean over classes), ``"micro"`` (pool counts), ``"weighted"``
-        (mean weighted by true support) or ``None`` (per class).
+        ``"macro"`` (unweighted mean over the classes that occur: tp + fp + fn > 0 in those counts;
+        NaN when none does), ``"micro"`` (pool counts), ``"weighted"`` (mean weighted by true
+        support) or ``None`` (per class, every class; :func:`occurring` says which occur).
     zero_division
         Value where a denominator is zero (scikit-learn's parameter of the same name).
     """
@@ -88,7 +97,13 @@ def prf_from_counts(counts: np.ndarray, *, average: str | None = "macro",
     recall = _divide(tp, tp + fn, zero_division)
     f1 = _divide(2 * tp, 2 * tp + fp + fn, zero_division)
     if average == "macro":
-        return precision.mean(-1), recall.mean(-1), f1.mean(-1)
+        present = occurring(counts)
+        n_present = present.sum(-1)
+
+        def mean(v: np.ndarray) -> np.ndarray:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                return np.where(n_present > 0, np.where(present, v, 0.0).sum(-1) / np.maximum(n_present, 1), np.nan)
+        return mean(precision), mean(recall), mean(f1)
     if average == "weighted":
         support = tp + fn
         total = support.sum(-1)
@@ -100,13 +115,20 @@ def prf_from_counts(counts: np.ndarray, *, average: str | None = "macro",
     return precision, recall, f1
 
 
+def occurring(counts: np.ndarray) -> np.ndarray:
+    """Which classes occur in summed counts (..., 3, n_labels): in the gold or the prediction (tp + fp + fn > 0)."""
+    return (counts[..., 0, :] + counts[..., 1, :] + counts[..., 2, :]) > 0
+
+
 def f1_score(y_true: np.ndarray, y_pred: np.ndarray, *, average: str | None = "macro",
              zero_division: float = 0.0) -> float | np.ndarray:
-    """F1 = 2 TP / (2 TP + FP + FN), averaged as ``average`` says.
+    """F1 = 2 TP / (2 TP + FP + FN), averaged as ``average`` says (macro: over the labels that occur).
 
     >>> import numpy as np
     >>> f1_score(np.array([[1, 0], [0, 1]]), np.array([[1, 0], [1, 0]]))
     0.3333333333333333
+    >>> f1_score(np.array([[1, 0, 0]]), np.array([[1, 0, 0]]))  # labels 2 and 3 never occur
+    1.0
     """
     result = prf_from_counts(confusion_counts(y_true, y_pred).sum(0), average=average, zero_division=zero_division)[2]
     return float(result) if np.ndim(result) == 0 else result

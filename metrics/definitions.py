@@ -145,9 +145,84 @@ def attribution(which: str) -> Callable[[Rows, tuple[str, ...]], Prepared | None
     return prepare
 
 
+def _speaker_hits(row: Mapping[str, Any]) -> tuple[float, float]:
+    gold = row["speakers_gold"]
+    pred = list(row.get("clusters_pred") or ())
+    pairs = [(g, pred[i] if i < len(pred) else "") for i, g in enumerate(gold) if g is not None]
+    return float(sum(g == p for g, p in pairs)), float(len(pairs))
+
+
 def speaker_accuracy(rows: Rows, labels: tuple[str, ...]) -> Prepared | None:
-    annotated = [r for r in rows if r.get("speaker_gold")]
-    return _share(annotated, lambda r: r["speaker_pred"] in r["speaker_gold"]) if annotated else None
+    """Share of utterances with a gold speaker whose predicted speaker id is that speaker, pooled over samples.
+
+    Ids are compared after resolving names and aliases to actor ids (case- and space-insensitive);
+    an utterance the answer gives no speaker for is a miss.
+    """
+    annotated = [r for r in rows if r.get("speakers_gold") and any(g is not None for g in r["speakers_gold"])]
+    if not annotated:
+        return None
+    stats = np.asarray([_speaker_hits(r) for r in annotated])
+    return Prepared(stats, lambda s: s[..., 0] / s[..., 1], signature={"unit": "utterance", "match": "actor id"})
+
+
+def _utterance_slots(row: Mapping[str, Any]) -> tuple[list[list[str]], list[list[str]]]:
+    """Gold and predicted label lists slot by slot: a missing entry is an empty prediction, an extra one has no gold."""
+    gold = [list(g) for g in row["utt_gold"]]
+    pred = [list(p) for p in row.get("utt_pred") or ()]
+    n = max(len(gold), len(pred))
+    return gold + [[]] * (n - len(gold)), pred + [[]] * (n - len(pred))
+
+
+def _utterance_rows(rows: Rows) -> list[Mapping[str, Any]]:
+    return [r for r in rows if r.get("utt_gold") is not None]
+
+
+def utterance_prf(average: str) -> Callable[[Rows, tuple[str, ...]], Prepared | None]:
+    """F1 over utterances (every utterance one multi-label decision), summed per sample so pages resample whole."""
+    def prepare(rows: Rows, labels: tuple[str, ...]) -> Prepared | None:
+        scored = _utterance_rows(rows)
+        if not scored:
+            return None
+        k = len(labels)
+        counts = np.zeros((len(scored), 3 * k))
+        for i, row in enumerate(scored):
+            gold, pred = _utterance_slots(row)
+            if gold:
+                counts[i] = cls.confusion_counts(cls.label_matrix(gold, labels, what="utt_gold"),
+                                                 cls.label_matrix(pred, labels, what="utt_pred")).sum(0).reshape(-1)
+        return Prepared(counts, lambda s: cls.prf_from_counts(s.reshape(*s.shape[:-1], 3, k), average=average)[2],
+                        signature={"average": average, "unit": "utterance", "slots": "missing=empty, extra=false positives"})
+    return prepare
+
+
+def utterance_accuracy(rows: Rows, labels: tuple[str, ...]) -> Prepared | None:
+    """Mean over utterance slots of |gold ∩ pred| / |gold ∪ pred| (plain accuracy for single labels)."""
+    scored = _utterance_rows(rows)
+    if not scored:
+        return None
+    stats = np.zeros((len(scored), 2))
+    for i, row in enumerate(scored):
+        gold, pred = _utterance_slots(row)
+        if gold:
+            jaccard = cls.sample_outcomes(cls.label_matrix(gold, labels), cls.label_matrix(pred, labels))[:, 1]
+            stats[i] = (jaccard.sum(), len(gold))
+    return Prepared(stats, lambda s: s[..., 0] / s[..., 1], signature={"unit": "utterance"})
+
+
+def utterance_slot_mismatch(rows: Rows, labels: tuple[str, ...]) -> Prepared | None:
+    """Share of answers whose number of utterance entries differs from the prompt's (no entries at all counts)."""
+    scored = _utterance_rows(rows)
+    if not scored:
+        return None
+    return _share(scored, lambda r: r.get("utt_pred") is None or len(r["utt_pred"]) != len(r["utt_gold"]))
+
+
+def coverage(field: str) -> Callable[[Rows, tuple[str, ...]], Prepared | None]:
+    """Share of answers containing ``field``, over the samples whose prompt asked for it (``None`` if none did)."""
+    def prepare(rows: Rows, labels: tuple[str, ...]) -> Prepared | None:
+        asked = [r for r in rows if field in (r.get("requested") or ())]
+        return _share(asked, lambda r: field in (r.get("produced") or ())) if asked else None
+    return prepare
 
 
 def clustering(which: str) -> Callable[[Rows, tuple[str, ...]], Prepared | None]:
@@ -156,7 +231,8 @@ def clustering(which: str) -> Callable[[Rows, tuple[str, ...]], Prepared | None]
 
     A sample whose answer gives no per-utterance speakers scores 0 (otherwise an empty answer would
     score 1 on panels where every utterance has its own speaker); within a list, a missing or unnamed
-    entry is a singleton cluster.
+    entry is a singleton cluster. When no answer names speakers at all, or the prompts never asked,
+    the metric is N/A (``comic_emotion.metrics.scoring.undefined_reason``), not 0.
     """
     def prepare(rows: Rows, labels: tuple[str, ...]) -> Prepared | None:
         scored = [r for r in rows if r.get("clusters_gold")]

@@ -38,35 +38,72 @@ _FORMS: Mapping[str, tuple[str, ...]] = MappingProxyType({
     "amusement": ("amusement", "amused"), "other": ("other", "others", "something else"),
 })
 
+# concept -> English word families (noun, adjective, verb, *other forms), ``None`` where English has no
+# such form: every emotion word is listed with its siblings, so "worry" maps where "worried" does
+# (a test walks this table). Lower case.
+Family = tuple  # (noun | None, adjective | None, verb | None, *more forms)
+_FAMILIES: Mapping[str, tuple[Family, ...]] = MappingProxyType({
+    "angry": (("anger", "angry", "anger"), ("fury", "furious", "infuriate", "infuriated"),
+              ("rage", "enraged", "enrage"), ("irritation", "irritated", "irritate"),
+              ("annoyance", "annoyed", "annoy"), ("ire", "irate", None), ("hostility", "hostile", None),
+              ("outrage", "outraged", "outrage"), (None, "livid", None), ("resentment", "resentful", "resent"),
+              ("indignation", "indignant", None), ("wrath", "wrathful", None), (None, "mad", "madden")),
+    "frustrated": (("frustration", "frustrated", "frustrate"), ("exasperation", "exasperated", "exasperate")),
+    "disgust": (("disgust", "disgusted", "disgust", "disgusting"), ("revulsion", "revolted", "revolt"),
+                ("repulsion", "repulsed", "repulse"), (None, "grossed", None),
+                ("loathing", "loathsome", "loathe"), ("contempt", "contemptuous", None),
+                ("nausea", "nauseated", "nauseate")),
+    "fear": (("fear", "fearful", "fear", "afraid"), ("scare", "scared", "scare"),
+             ("fright", "frightened", "frighten"), ("terror", "terrified", "terrify"),
+             ("horror", "horrified", "horrify"), ("panic", "panicked", "panic"), ("dread", None, "dread"),
+             ("worry", "worried", "worry"), ("nervousness", "nervous", None), ("anxiety", "anxious", None),
+             ("concern", "concerned", "concern")),
+    "alarmed": (("alarm", "alarmed", "alarm"), (None, "startled", "startle")),
+    "tense": (("tension", "tense", "tense"), ("stress", "stressed", "stress"), ("unease", "uneasy", None)),
+    "happy": (("happiness", "happy", None), ("joy", "joyful", None, "joyous"), ("gladness", "glad", "gladden"),
+              ("cheer", "cheerful", "cheer"), ("delight", "delighted", "delight"),
+              ("pleasure", "pleased", "please"), ("elation", "elated", "elate"), ("thrill", "thrilled", "thrill"),
+              ("ecstasy", "ecstatic", None), ("smile", "smiling", "smile"), ("jubilation", "jubilant", None),
+              ("merriment", "merry", None), ("glee", "gleeful", None), ("bliss", "blissful", None)),
+    "amusement": (("amusement", "amused", "amuse"), (None, "funny", None), ("laughter", "laughing", "laugh"),
+                  ("playfulness", "playful", None), ("humor", "humorous", None, "humour")),
+    "contentment": (("contentment", "content", "content"), ("satisfaction", "satisfied", "satisfy"),
+                    ("fulfilment", "fulfilled", "fulfil", "fulfillment")),
+    "excited": (("excitement", "excited", "excite"), ("enthusiasm", "enthusiastic", None),
+                ("eagerness", "eager", None), ("energy", "energetic", "energize")),
+    "sad": (("sadness", "sad", "sadden"), ("unhappiness", "unhappy", None), ("sorrow", "sorrowful", "sorrow"),
+            ("grief", "grieving", "grieve"), ("depression", "depressed", "depress"),
+            ("melancholy", "melancholic", None), ("misery", "miserable", None), ("heartbreak", "heartbroken", None),
+            ("gloom", "gloomy", None), ("tears", "tearful", None), (None, "crying", "cry"),
+            ("upset", "upset", "upset"), ("loneliness", "lonely", None), ("despair", "despairing", "despair"),
+            ("mourning", "mournful", "mourn"), (None, "downcast", None),
+            ("disappointment", "disappointed", "disappoint")),
+    "surprise": (("surprise", "surprised", "surprise"), ("astonishment", "astonished", "astonish"),
+                 ("amazement", "amazed", "amaze"), ("shock", "shocked", "shock"), (None, "stunned", "stun"),
+                 (None, "astounded", "astound"), ("bewilderment", "bewildered", "bewilder")),
+    "awe": (("awe", "awed", "awe", "awestruck"), ("wonder", None, "wonder"),
+            ("admiration", "admiring", "admire")),
+    "aroused": (("arousal", "aroused", "arouse"), ("passion", "passionate", None)),
+    "neutral": (("neutrality", "neutral", None), (None, "expressionless", None),
+                ("indifference", "indifferent", None), (None, "deadpan", None), (None, "blank", None),
+                (None, "impassive", None)),
+    "calm": (("calm", "calm", "calm", "calmness"), ("peace", "peaceful", None), ("serenity", "serene", None),
+             ("tranquility", "tranquil", None), ("composure", "composed", None)),
+    "relaxed": (("relaxation", "relaxed", "relax", "relaxing"), ("relief", "relieved", "relieve")),
+    "bored": (("boredom", "bored", "bore", "boring"), ("apathy", "apathetic", None)),
+    "tired": (("tiredness", "tired", "tire"), ("exhaustion", "exhausted", "exhaust"), ("weariness", "weary", None),
+              ("sleepiness", "sleepy", None), ("fatigue", "fatigued", "fatigue"), ("drowsiness", "drowsy", None)),
+})
+# Entries outside the families: phrases, and the catch-all class's names (not emotion words).
+_PHRASES: Mapping[str, tuple[str, ...]] = MappingProxyType({
+    "relaxed": ("at ease",), "other": ("other", "others", "something else"),
+})
+
 # concept -> English words (lower case; multi-word entries are matched as phrases)
 _EN: Mapping[str, tuple[str, ...]] = MappingProxyType({
-    "angry": ("angry", "anger", "mad", "furious", "rage", "enraged", "irritated", "annoyed", "irate",
-              "hostile", "outraged", "livid", "resentful", "indignant", "wrath", "fury"),
-    "frustrated": ("frustrated", "frustration", "exasperated"),
-    "disgust": ("disgust", "disgusted", "disgusting", "revolted", "repulsed", "grossed", "loathing",
-                "contempt", "revulsion", "nauseated"),
-    "fear": ("fear", "afraid", "scared", "frightened", "terrified", "fearful", "horrified", "panic",
-             "panicked", "dread", "terror", "horror", "worried", "nervous", "anxious", "anxiety", "fright"),
-    "alarmed": ("alarmed", "alarm", "startled"),
-    "tense": ("tense", "tension", "stressed", "uneasy"),
-    "happy": ("happy", "happiness", "joy", "joyful", "joyous", "glad", "cheerful", "delighted", "pleased",
-              "elated", "thrilled", "ecstatic", "smiling", "jubilant", "merry", "gleeful", "blissful"),
-    "amusement": ("amusement", "amused", "funny", "laughing", "laughter", "playful"),
-    "contentment": ("contentment", "content", "satisfied", "satisfaction", "fulfilled"),
-    "excited": ("excited", "excitement", "enthusiastic", "eager", "energetic"),
-    "sad": ("sad", "sadness", "unhappy", "sorrow", "sorrowful", "grief", "grieving", "depressed",
-            "melancholy", "miserable", "heartbroken", "gloomy", "crying", "tearful", "upset", "lonely",
-            "despair", "mournful", "downcast"),
-    "surprise": ("surprise", "surprised", "astonished", "amazed", "shocked", "shock", "stunned",
-                 "astounded", "bewildered"),
-    "awe": ("awe", "awed", "wonder", "awestruck", "admiration"),
-    "aroused": ("aroused", "arousal", "passionate"),
-    "neutral": ("neutral", "expressionless", "indifferent", "deadpan", "blank", "impassive"),
-    "calm": ("calm", "calmness", "peaceful", "serene", "tranquil", "composed"),
-    "relaxed": ("relaxed", "relaxing", "relief", "relieved", "at ease"),
-    "bored": ("bored", "boredom", "boring", "apathetic"),
-    "tired": ("tired", "exhausted", "weary", "sleepy", "fatigued", "drowsy"),
-    "other": ("other", "others", "something else"),
+    concept: tuple(dict.fromkeys([w for family in _FAMILIES.get(concept, ()) for w in family if w]
+                                 + list(_PHRASES.get(concept, ()))))
+    for concept in dict.fromkeys([*_FAMILIES, *_PHRASES])
 })
 
 # concept -> Japanese (and shared Chinese) stems, matched as substrings because the text is unsegmented.

@@ -11,12 +11,19 @@ key, and computes ``<metric>_stderr`` only for its built-in aggregations. So:
   few hundred bytes per key rather than a full row;
 - ``aggregate_<key>`` functions (generated below) are what the task YAML names with ``!function``.
 
-Undefined metrics aggregate to ``None`` (``null`` in JSON, ``N/A`` in the table).
+Undefined metrics aggregate to ``None`` (``null`` in JSON, ``N/A`` in the table). The key
+``na_reasons`` aggregates to ``{metric: reason}`` for the metrics that are N/A because of their
+answer field (``"not requested"``, ``"never produced"``; :func:`comic_emotion.metrics.scoring.undefined_reason`).
+
+One metric set everywhere: :data:`TASK_METRICS` is every metric of the registry
+(:data:`comic_emotion.metrics.scoring.METRICS`), the set ``comic-emotion score`` reports, in the
+order headline metrics (with CIs) first, then the registry's order.
 
 Key names: lmms-eval 0.7.3 pools a group's ``aggregate_metric_list`` entry into *every* subtask key
-that contains it as a substring (``evaluator_utils.consolidate_group_results``), and fails on a
-``None``. So no key other than the CI bounds contains ``macro_f1`` (the groups' metric): the
-per-sample attribution F1 is ``attribution_sample_f1`` and the strict-parse F1 ``strict_json_f1``.
+that contains it as a substring (``evaluator_utils.consolidate_group_results``), with the group's
+aggregation; ours is ``mean_of_defined``, which skips ``None``. So ``utt_macro_f1`` (and its CI
+bounds) get group rows of their own, the mean over the subtasks where they are defined; the
+per-sample attribution F1 is still ``attribution_sample_f1`` and the strict-parse F1 ``strict_json_f1``.
 The group rows ``macro_f1_ci_low/high`` are then the means of the subtasks' bounds: for the
 unweighted mean of independent subtask scores that interval is wider than the exact one (the mean
 of half-widths >= the root-sum-square / k), i.e. conservative.
@@ -27,26 +34,25 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from comic_emotion.metrics.scoring import METRICS, aggregate
+from comic_emotion.metrics.scoring import METRICS, aggregate, na_reasons
 
 # The headline metrics of the tasks, in table order; each gets a CI.
 CI_METRICS: tuple[str, ...] = (
     "macro_f1", "accuracy", "roc_auc_macro", "intensity_mae", "intensity_ccc", "attribution_micro_f1", "bleu",
-    "rougeL", "ece", "answer_rougeL", "speaker_ari",
+    "rougeL", "ece", "answer_rougeL", "speaker_ari", "utt_macro_f1",
 )
-TASK_METRICS: tuple[str, ...] = CI_METRICS + (
-    "micro_f1", "weighted_f1", "strict_json_f1", "exact_match", "hamming_loss", "auc_fallback_rate",
-    "intensity_rmse", "intensity_spearman", "intensity_coverage", "valence_ccc", "arousal_ccc",
-    "attribution_sample_f1", "speaker_accuracy", "rouge1", "rouge2", "brier",
-    "parse_failure_rate", "strict_parse_rate", "off_taxonomy_rate", "answer_bleu", "answer_exact_match",
-)
+# Every registry metric: the same set as `comic-emotion score` (a test compares them).
+TASK_METRICS: tuple[str, ...] = CI_METRICS + tuple(m for m in METRICS if m not in CI_METRICS)
+NA_REASONS_KEY = "na_reasons"
 
-_BASE = ("id", "label_set")
+_BASE = ("id", "label_set", "requested", "produced")
 _FIELDS: Mapping[str, tuple[str, ...]] = {
     "classification": ("gold", "pred", "parse_status", "scores", "score_source"),
     "parsing": ("parse_status", "off_taxonomy"),
-    "attribution": ("attr_annotated", "attr_gold", "attr_pred", "speaker_gold", "speaker_pred", "clusters_gold",
-                    "clusters_pred"),
+    "attribution": ("attr_annotated", "attr_gold", "attr_pred", "speakers_gold", "clusters_gold", "clusters_pred"),
+    "utterance": ("utt_gold", "utt_pred"),
+    "coverage": (),
+    NA_REASONS_KEY: (),
     "calibration": ("gold", "confidences"),
     "explanation": ("explanation_refs", "bleu_tokenizer", "bleu_stats", "rouge"),
     "answer": ("answer_refs", "answer_bleu_tokenizer", "answer_bleu_stats", "answer_rouge", "answer_exact"),
@@ -62,17 +68,19 @@ def _base(key: str) -> str:
 
 def metric_keys() -> tuple[str, ...]:
     """Every key of the task's ``metric_list``, in order."""
-    return TASK_METRICS + tuple(f"{m}{s}" for m in CI_METRICS for s in ("_ci_low", "_ci_high"))
+    return TASK_METRICS + tuple(f"{m}{s}" for m in CI_METRICS for s in ("_ci_low", "_ci_high")) + (NA_REASONS_KEY,)
 
 
 def higher_is_better(key: str) -> bool:
+    if key == NA_REASONS_KEY:
+        return False  # not a score: lmms-eval needs a direction for every key
     return METRICS[_base(key)].higher_is_better
 
 
 def fields_for(key: str) -> tuple[str, ...]:
     """The row fields the metric behind ``key`` reads."""
     metric = _base(key)
-    group = METRICS[metric].group
+    group = NA_REASONS_KEY if key == NA_REASONS_KEY else METRICS[metric].group
     if group == "dimensions":
         dim = metric.split("_")[0]
         return _BASE + (f"{dim}_gold", f"{dim}_pred")
@@ -92,8 +100,14 @@ def _aggregator(key: str) -> Callable[[list[dict]], float | None]:
     def aggregate_key(rows: list[dict]) -> float | None:
         return aggregate(key, rows)
 
+    if key == NA_REASONS_KEY:
+        def aggregate_key(rows: list[dict]) -> dict[str, str]:  # replaces the numeric aggregator
+            return na_reasons(rows)
+        description = "{metric: reason} of the metrics that are N/A because of their answer field"
+    else:
+        description = METRICS[_base(key)].description
     aggregate_key.__name__ = aggregate_key.__qualname__ = f"aggregate_{key}"
-    aggregate_key.__doc__ = f"lmms-eval aggregation of ``{key}``: {METRICS[_base(key)].description}."
+    aggregate_key.__doc__ = f"lmms-eval aggregation of ``{key}``: {description}."
     return aggregate_key
 
 

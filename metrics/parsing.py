@@ -1,18 +1,27 @@
 """Turn a raw model answer into a structured emotion prediction, deterministically.
 
-The task prompt asks for a small JSON object (``{"emotions": [...], "confidence": {...},
-"intensity": 0.7, "speaker": "B", "attributions": {"A": ["happy"]}, "explanation": "..."}``), but
-models answer in many shapes. :func:`parse_answer` tries, in order:
+The task prompt asks for a small JSON object (``{"emotions": [...], "utterances": [{"emotions":
+[...], "speaker": "B"}, ...], "confidence": {...}, "intensity": 0.7, "attributions": {"A": ["happy"]},
+"explanation": "..."}``, see :mod:`comic_emotion.prompts`), but models answer in many shapes.
+:func:`parse_answer` tries, in order, and names the level it reached (``status``):
 
 1. **strict**: the whole answer (stripped) is a JSON object;
-2. **lenient**: a JSON or Python-literal object recovered from a code fence, from the first ``{``
-   to the last ``}``, from a truncated object (closed after its last complete element), or a bare
-   label list; Python literals (``{'dominant_emotion': 'Calm'}``, the seed project's fine-tuning
-   target format) go through :func:`ast.literal_eval`, never ``eval``;
-3. **lenient**: free text (EN/JA sentence, bare labels) scanned with the emotion lexicon
-   (:mod:`comic_emotion.metrics.lexicon`), skipping English words negated by the previous word;
+2. **lenient**: a JSON or Python-literal object found verbatim inside the answer: in a code fence,
+   from the first ``{`` to the last ``}``, or a bare label list; Python literals
+   (``{'dominant_emotion': 'Calm'}``, the seed project's fine-tuning target format) go through
+   :func:`ast.literal_eval`, never ``eval``. Free text (EN/JA sentence, bare labels) scanned with
+   the emotion lexicon (:mod:`comic_emotion.metrics.lexicon`), skipping English words negated by
+   the previous word, is lenient too;
+3. **repaired**: an object that parses only after repair: a truncated answer closed after its
+   last complete element (the model ran out of tokens);
 4. **failed**: nothing usable; the answer counts as a parse failure (an empty prediction), never
    as a guess.
+
+Per-utterance answers (``"utterances": [...]``, or a list of label lists under ``"emotions"``, the
+seed project's EmoComics35 target) keep one label tuple per utterance; the page's labels are the
+answer's flat ``"emotions"`` list when given, else the merge of the utterances by the suite's one
+page rule (:func:`comic_emotion.taxonomy.page_emotions`: union, Neutral only when every utterance
+is Neutral), the same function the converters derive page gold with.
 
 Labels are mapped into the task's label set; emotion words that fit no label are reported as
 ``off_taxonomy``. Only the first :data:`MAX_PARSE_CHARS` characters are parsed, so a 100 kB
@@ -32,13 +41,16 @@ from typing import Any
 
 from comic_emotion.metrics.lexicon import EN_PHRASES, EN_WORDS, JA_STEMS, map_word
 
-PARSER_VERSION = "2"
+from comic_emotion.taxonomy import page_emotions
+
+PARSER_VERSION = "3"
 MAX_PARSE_CHARS = 16_384
 MAX_EXPLANATION_CHARS = 2_000
-STATUSES = ("strict", "lenient", "failed")
+STATUSES = ("strict", "lenient", "repaired", "failed")
 
 _EMOTION_KEYS = ("emotions", "emotion", "labels", "label", "dominant_emotion", "dominant_emotions",
-                 "emotion_labels", "predicted_emotions", "utterance_emotions", "answer", "感情")
+                 "emotion_labels", "predicted_emotions", "answer", "感情")
+_UTTERANCE_KEYS = ("utterances", "utterance_emotions", "per_utterance", "発話")
 _CONFIDENCE_KEYS = ("confidence", "confidences", "scores", "probabilities", "probs", "確信度")
 _INTENSITY_KEYS = ("intensity", "emotion_intensity", "strength", "強度")
 _SPEAKER_KEYS = ("speaker", "speaker_id", "話者")
@@ -53,7 +65,9 @@ _INTENSITY_WORDS = (("very high", 0.9), ("extreme", 0.9), ("intense", 0.9), ("ve
                     ("none", 0.0), ("非常に強", 0.9), ("強", 0.75), ("中", 0.5), ("弱", 0.25))
 _NEGATIONS = frozenset({"not", "no", "never", "without", "isn't", "aren't", "wasn't", "nor", "hardly"})
 # Emotion words that in running text are usually something else ("the other man", "the content").
-_FREE_TEXT_SKIP = frozenset({"content", "other", "others", "blank", "wonder", "shock", "mad", "alarm"})
+# Verb forms that are usually another word ("please answer", "a bore", "a car tire", "the exhaust").
+_FREE_TEXT_SKIP = frozenset({"content", "other", "others", "blank", "wonder", "shock", "mad", "alarm", "please",
+                             "bore", "tire", "exhaust", "revolt", "energy"})
 _FENCE = re.compile(r"```[a-zA-Z]*\s*(.*?)(?:```|$)", re.DOTALL)
 _WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
 _SPLIT = re.compile(r"\s*(?:,|、|/|;|\band\b|\+|\|)\s*")
@@ -70,6 +84,9 @@ class ParsedAnswer:
     ``off_taxonomy`` are emotion words the answer gave that fit no label. ``status`` is
     ``"strict"``, ``"lenient"`` or ``"failed"`` (see the module docstring). ``answer`` is the
     answer to a question (tasks without emotion labels only): the ``answer`` field, or the whole free text.
+    ``utterances`` holds one label tuple per utterance entry of the answer, in order (``None`` when
+    the answer gives no per-utterance labels); ``utterance_speakers`` the speaker named per entry
+    (``""`` where none).
     """
 
     emotions: tuple[str, ...]
@@ -84,6 +101,7 @@ class ParsedAnswer:
     arousal: float | None = None
     utterance_speakers: tuple[str, ...] = ()
     answer: str | None = None
+    utterances: tuple[tuple[str, ...], ...] | None = None
     extra: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
@@ -169,7 +187,7 @@ def _structured(text: str) -> tuple[Any, str] | None:
         for candidate in _close_truncated(text[start:]):
             value = _loads(candidate)
             if isinstance(value, dict):
-                return value, "lenient"
+                return value, "repaired"
     return None
 
 
@@ -292,9 +310,52 @@ def _speaker_list(raw: Any) -> tuple[str, ...]:
     return tuple("" if item is None else str(item).strip() for item in raw if isinstance(item, (str, int)) or item is None)
 
 
+def _utterance_entries(raw: Any, *, nested_only: bool = False) -> list[tuple[Any, Any]] | None:
+    """``(labels, speaker)`` of each entry of a per-utterance list, or ``None`` if ``raw`` is not one.
+
+    Entries are objects (``{"emotions": [...], "speaker": "A"}``), label lists or single labels;
+    with ``nested_only`` (a list found under ``"emotions"``) only a list of label lists counts.
+    """
+    if not isinstance(raw, (list, tuple)) or not raw:
+        return None
+    if nested_only and not all(isinstance(item, (list, tuple)) for item in raw):
+        return None
+    entries: list[tuple[Any, Any]] = []
+    for item in raw:
+        if isinstance(item, Mapping):
+            entry = {str(k).strip().lower(): v for k, v in item.items()}
+            entries.append((_get(entry, _EMOTION_KEYS), _get(entry, _SPEAKER_KEYS)))
+        elif isinstance(item, (list, tuple, str)) or item is None:
+            entries.append((item, None))
+        else:
+            return None
+    return entries
+
+
+def _utterances(entries: list[tuple[Any, Any]], labels: tuple[str, ...],
+                off: list[str]) -> tuple[tuple[tuple[str, ...], ...], tuple[str, ...]]:
+    """Per-utterance labels (label-set order) and speakers of parsed entries; off-taxonomy words go to ``off``."""
+    out, speakers = [], []
+    for raw, speaker in entries:
+        collector = _Collector(labels)
+        if raw is not None:
+            collector.value(raw)
+        out.append(collector.ordered())
+        off.extend(word for word in collector.off if word not in off)
+        speakers.append(str(speaker).strip() if isinstance(speaker, (str, int)) and not isinstance(speaker, bool)
+                        else "")
+    return tuple(out), tuple(speakers) if any(speakers) else ()
+
+
 def _from_object(value: Any, labels: tuple[str, ...], status: str) -> ParsedAnswer | None:
     collector = _Collector(labels)
     if isinstance(value, list):
+        entries = _utterance_entries(value, nested_only=True) if labels else None
+        if entries is not None:  # [["Joy"], ["Neutral"]]: one label list per utterance
+            utterances, _ = _utterances(entries, labels, collector.off)
+            emotions = tuple(page_emotions(utterances, labels))
+            return ParsedAnswer(emotions, None, None, None, (), None, status, tuple(collector.off),
+                                utterances=utterances) if any(utterances) else None
         collector.value(value)
         emotions = collector.ordered()
         return ParsedAnswer(emotions, None, None, None, (), None, status, tuple(collector.off)) if emotions else None
@@ -302,8 +363,16 @@ def _from_object(value: Any, labels: tuple[str, ...], status: str) -> ParsedAnsw
     # Without emotion labels, "answer" is the answer to a question, not an emotion.
     emotions_raw = _get(mapping, _EMOTION_KEYS) if labels else None
     answer = _get(mapping, _ANSWER_KEYS) if not labels else None
+    entries = _utterance_entries(_get(mapping, _UTTERANCE_KEYS)) if labels else None
+    if entries is None and labels:
+        entries = _utterance_entries(emotions_raw, nested_only=True)
+        if entries is not None:
+            emotions_raw = None  # the seed's {'emotions': [[...], ...]}: utterances, page labels by the rule
+    utterances, entry_speakers = _utterances(entries, labels, collector.off) if entries is not None else (None, ())
     if emotions_raw is not None:
         collector.value(emotions_raw)
+    elif utterances is not None:
+        collector.found.update(page_emotions(utterances, labels))
     elif mapping and all(_number(v) is not None and map_word(k, labels)[1] for k, v in mapping.items()):
         emotions_raw = mapping  # {"happy": 0.8, "sad": 0.1}: the keys are the labels
         collector.value(mapping)
@@ -323,12 +392,17 @@ def _from_object(value: Any, labels: tuple[str, ...], status: str) -> ParsedAnsw
         off_taxonomy=tuple(collector.off),
         valence=_number(mapping.get("valence"), low=-1.0),
         arousal=_number(mapping.get("arousal")),
-        utterance_speakers=_speaker_list(_get(mapping, _UTTERANCE_SPEAKER_KEYS)),
+        utterance_speakers=entry_speakers or _speaker_list(_get(mapping, _UTTERANCE_SPEAKER_KEYS)),
         answer=str(answer).strip()[:MAX_EXPLANATION_CHARS] or None
         if isinstance(answer, (str, int, float)) and not isinstance(answer, bool) else None,
+        utterances=utterances,
     )
+    # An explicit empty label list under an emotion key is an answer ("none of these labels": the
+    # right answer to a sample without gold labels), not a parse failure.
+    said_none = isinstance(_get(mapping, _EMOTION_KEYS) if labels else None, (list, tuple)) and not collector.off
     useful = (parsed.emotions or parsed.attributions or parsed.intensity is not None or parsed.explanation
-              or parsed.off_taxonomy or parsed.utterance_speakers or parsed.answer)
+              or parsed.off_taxonomy or parsed.utterance_speakers or parsed.answer or parsed.utterances is not None
+              or said_none)
     return parsed if useful else None
 
 

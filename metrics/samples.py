@@ -21,11 +21,24 @@ from typing import Any
 from comic_emotion.metrics import text
 from comic_emotion.metrics.parsing import ParsedAnswer, parse_answer
 
-from comic_emotion.prompts import ordered_regions
+from comic_emotion.prompts import has_speaker_gold, has_utterance_gold, ordered_regions, requested_fields
 from comic_emotion.taxonomy import canonicalise
 from comic_emotion.taxonomy import label_set as get_label_set
 
 SCORE_SOURCES = ("confidence", "loglikelihood", "indicator")
+# The optional answer fields whose presence is counted (``<field>_coverage``) and whose metrics are
+# N/A when no sample asked for them or no answer gave them.
+OPTIONAL_FIELDS = ("confidence", "intensity", "valence", "arousal", "attributions", "explanation", "utterances",
+                   "speakers")
+
+
+def produced_fields(parsed: ParsedAnswer) -> list[str]:
+    """The optional fields (:data:`OPTIONAL_FIELDS`) that a parsed answer contains."""
+    present = {"confidence": parsed.confidences is not None, "intensity": parsed.intensity is not None,
+               "valence": parsed.valence is not None, "arousal": parsed.arousal is not None,
+               "attributions": bool(parsed.attributions), "explanation": parsed.explanation is not None,
+               "utterances": parsed.utterances is not None, "speakers": any(parsed.utterance_speakers)}
+    return [f for f in OPTIONAL_FIELDS if present[f]]
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 
 
@@ -137,6 +150,12 @@ def sample_row(record: Mapping[str, Any], answer: str | bytes | Mapping[str, Any
         likewise ``answer_pred``, ``answer_refs`` (the record's ``answers``), ``answer_bleu_tokenizer``,
         ``answer_bleu_stats``, ``answer_rouge`` and ``answer_exact`` (1 if the normalised answer equals
         a normalised reference) for question answering. Clusters follow the prompt's utterance order.
+        ``requested`` lists the optional fields the prompt asked for
+        (:func:`comic_emotion.prompts.requested_fields`), ``produced`` those the answer gave
+        (:data:`OPTIONAL_FIELDS`). Utterance protocol (records labelling each utterance):
+        ``utt_gold`` (one label list per prompt utterance) and ``utt_pred`` (one per answer entry,
+        ``None`` for an answer without utterances); ``speakers_gold`` (gold speaker per prompt
+        utterance, ``None`` where unknown; ``None`` without any gold speaker).
     """
     labels = get_label_set(label_set)
     sample_id = record.get("id")
@@ -169,6 +188,9 @@ def sample_row(record: Mapping[str, Any], answer: str | bytes | Mapping[str, Any
     # answer's per-utterance list.
     regions = ordered_regions(record)
     clusters_gold = [resolve(r["speaker"]) if r.get("speaker") else None for r in regions]
+    utt_gold = [_gold_labels(record, labels, label_set, f"text_regions[{r.get('id')}].emotions", r.get("emotions"))
+                for r in regions] if has_utterance_gold(record) else None
+    utt_pred = [list(u) for u in parsed.utterances] if parsed.utterances is not None else None
     refs = [str(x) for x in record.get("explanations") or () if str(x).strip()]
     record_lang = text_language(record)
     lang = record_lang
@@ -206,6 +228,11 @@ def sample_row(record: Mapping[str, Any], answer: str | bytes | Mapping[str, Any
         "speaker_pred": resolve(parsed.speaker) if parsed.speaker else None,
         "clusters_gold": clusters_gold if sum(c is not None for c in clusters_gold) >= 2 else None,
         "clusters_pred": [resolve(s) if s else "" for s in parsed.utterance_speakers],
+        "requested": list(requested_fields(record)),
+        "produced": produced_fields(parsed),
+        "utt_gold": utt_gold,
+        "utt_pred": utt_pred,
+        "speakers_gold": clusters_gold if has_speaker_gold(record) else None,
         "explanation_pred": hypothesis,
         "explanation_refs": refs,
         "text_lang": lang,

@@ -46,14 +46,18 @@ def _m(hib: bool, description: str, group: str, prepare: Callable) -> tuple[Metr
 
 
 _REGISTRY: dict[str, tuple[MetricInfo, Callable]] = {
-    "macro_f1": _m(True, "F1 per label, unweighted mean over the label set", "classification", d.prf("macro", 2)),
+    "macro_f1": _m(True, "F1 per label, unweighted mean over the labels occurring in gold or prediction",
+                   "classification", d.prf("macro", 2)),
     "micro_f1": _m(True, "F1 of pooled label decisions", "classification", d.prf("micro", 2)),
     "weighted_f1": _m(True, "F1 per label, mean weighted by gold support", "classification", d.prf("weighted", 2)),
-    "macro_precision": _m(True, "precision per label, unweighted mean", "classification", d.prf("macro", 0)),
-    "macro_recall": _m(True, "recall per label, unweighted mean", "classification", d.prf("macro", 1)),
+    "macro_precision": _m(True, "precision per label, unweighted mean over the labels occurring in gold or "
+                          "prediction", "classification", d.prf("macro", 0)),
+    "macro_recall": _m(True, "recall per label, unweighted mean over the labels occurring in gold or prediction",
+                       "classification", d.prf("macro", 1)),
     "micro_precision": _m(True, "precision of pooled label decisions", "classification", d.prf("micro", 0)),
     "micro_recall": _m(True, "recall of pooled label decisions", "classification", d.prf("micro", 1)),
-    "strict_json_f1": _m(True, "macro F1 counting only strict-JSON answers (others as empty)", "classification",
+    "strict_json_f1": _m(True, "macro F1 (labels occurring in gold or prediction) counting only strict-JSON "
+                              "answers (others as empty)", "classification",
                           d.prf("macro", 2, strict=True)),
     "accuracy": _m(True, "mean |gold ∩ pred| / |gold ∪ pred| (plain accuracy for single labels)", "classification",
                    d.outcome(1)),
@@ -68,6 +72,10 @@ _REGISTRY: dict[str, tuple[MetricInfo, Callable]] = {
                              d.share(lambda r: r["parse_status"] == "failed")),
     "strict_parse_rate": _m(True, "share of answers that are a JSON object as asked", "parsing",
                             d.share(lambda r: r["parse_status"] == "strict")),
+    "lenient_parse_rate": _m(False, "share of answers read leniently (object inside other text, Python literal, "
+                             "free text)", "parsing", d.share(lambda r: r["parse_status"] == "lenient")),
+    "repaired_parse_rate": _m(False, "share of answers that parsed only after repair (truncated object closed)",
+                              "parsing", d.share(lambda r: r["parse_status"] == "repaired")),
     "off_taxonomy_rate": _m(False, "share of answers naming an emotion outside the label set", "parsing",
                             d.share(lambda r: bool(r["off_taxonomy"]))),
     "attribution_micro_f1": _m(True, "F1 over pooled (actor, emotion) pairs", "attribution",
@@ -78,7 +86,7 @@ _REGISTRY: dict[str, tuple[MetricInfo, Callable]] = {
                                    d.attribution("micro_recall")),
     "attribution_sample_f1": _m(True, "per-sample F1 over (actor, emotion) pairs, mean over samples", "attribution",
                                d.attribution("macro_f1")),
-    "speaker_accuracy": _m(True, "share of samples whose named speaker is one of the gold speakers", "attribution",
+    "speaker_accuracy": _m(True, "share of utterances whose predicted speaker id equals the gold one", "attribution",
                            d.speaker_accuracy),
     "speaker_ari": _m(True, "adjusted Rand index of predicted vs gold speaker groups of utterances", "attribution",
                       d.clustering("ari")),
@@ -98,15 +106,60 @@ _REGISTRY: dict[str, tuple[MetricInfo, Callable]] = {
                         d.rouge(2, "answer")),
     "answer_exact_match": _m(True, "share of questions answered exactly (normalised)", "answer",
                              d.answer_exact_match),
+    "utt_macro_f1": _m(True, "F1 per label over utterances, unweighted mean over the labels occurring in gold or "
+                       "prediction", "utterance", d.utterance_prf("macro")),
+    "utt_micro_f1": _m(True, "F1 of pooled per-utterance label decisions", "utterance", d.utterance_prf("micro")),
+    "utt_accuracy": _m(True, "mean over utterances of |gold ∩ pred| / |gold ∪ pred|", "utterance",
+                       d.utterance_accuracy),
+    "utt_slot_mismatch": _m(False, "share of answers whose number of utterance entries differs from the prompt's",
+                            "utterance", d.utterance_slot_mismatch),
 }
+for _field in ("confidence", "intensity", "valence", "arousal", "attributions", "explanation", "speakers"):
+    _REGISTRY[f"{_field}_coverage"] = _m(True, f"share of answers giving {_field}, over samples whose prompt asked",
+                                         "coverage", d.coverage(_field))
 for _dim in ("intensity", "valence", "arousal"):
     for _which, _hib, _text in (("mae", False, "mean absolute error"), ("rmse", False, "root mean squared error"),
                                 ("pearson", True, "Pearson correlation"), ("spearman", True, "Spearman correlation"),
-                                ("ccc", True, "concordance correlation coefficient"),
-                                ("coverage", True, "share of annotated samples with a predicted value")):
+                                ("ccc", True, "concordance correlation coefficient")):
         _REGISTRY[f"{_dim}_{_which}"] = _m(_hib, f"{_dim}: {_text}", "dimensions", d.dimension(_dim, _which))
 
 METRICS: Mapping[str, MetricInfo] = {key: info for key, (info, _) in _REGISTRY.items()}
+
+# The answer field each metric scores. A metric is N/A (None, with the reason) when no sample's
+# prompt asked for its field ("not requested") or no answer gave it ("never produced"); coverage
+# and slot-mismatch metrics stay defined, since 0 % and 100 % are what they report.
+FIELD_OF_METRIC: Mapping[str, str] = {
+    **{m: m.split("_")[0] for m in METRICS if m.split("_")[0] in ("intensity", "valence", "arousal")},
+    "ece": "confidence", "brier": "confidence",
+    **{m: "attributions" for m in METRICS if m.startswith("attribution_")},
+    **{m: "explanation" for m in ("bleu", "rouge1", "rouge2", "rougeL")},
+    **{m: "speakers" for m in METRICS if m.startswith("speaker_")},
+    **{m: "utterances" for m in METRICS if m.startswith("utt_")},
+    **{f"{f}_coverage": f for f in ("confidence", "intensity", "valence", "arousal", "attributions", "explanation",
+                                    "speakers")},
+}
+NOT_REQUESTED, NEVER_PRODUCED = "not requested", "never produced"
+
+
+def undefined_reason(metric: str, rows: Sequence[Mapping[str, Any]]) -> str | None:
+    """Why ``metric`` is N/A on ``rows`` because of its answer field, or ``None`` when the field does not make it so.
+
+    ``"not requested"``: no row's prompt asked for the field; ``"never produced"``: some did, and no
+    answer gave it (not for coverage and ``utt_slot_mismatch``, which report exactly that). Rows
+    written before answer fields were tracked (no ``requested`` key) give no reason.
+    """
+    field = FIELD_OF_METRIC.get(metric)
+    tracked = [r for r in rows if "requested" in r]
+    if field is None or not tracked:
+        return None
+    asked = [r for r in tracked if field in r["requested"]]
+    if not asked:
+        return NOT_REQUESTED
+    if metric.endswith("_coverage") or metric == "utt_slot_mismatch":
+        return None
+    if not any(field in (r.get("produced") or ()) for r in asked):
+        return NEVER_PRODUCED
+    return None
 
 
 @dataclass(frozen=True)
@@ -154,8 +207,11 @@ def prepare(metric: str, rows: Sequence[Mapping[str, Any]]) -> d.Prepared | None
 def _prepare(metric: str, rows: Sequence[Mapping[str, Any]], labels: tuple[str, ...]) -> d.Prepared | None:
     if metric not in _REGISTRY:
         raise ValueError(f"unknown metric {metric!r}; known: {', '.join(sorted(_REGISTRY))}")
-    if not labels and (METRICS[metric].group in ("classification", "calibration") or metric == "off_taxonomy_rate"):
+    if not labels and (METRICS[metric].group in ("classification", "calibration", "utterance")
+                       or metric == "off_taxonomy_rate"):
         return None  # a task without emotion labels (speaker links, VQA)
+    if undefined_reason(metric, rows) is not None:
+        return None
     return _REGISTRY[metric][1](rows, labels)
 
 
@@ -215,12 +271,13 @@ def _intervals(prepared: Mapping[str, d.Prepared], *, seed: int, n_resamples: in
 
 
 def _score(metric: str, name: str, prepared: d.Prepared | None, ci: Interval | None, *, seed: int,
-           n_resamples: int) -> Score:
+           n_resamples: int, reason: str | None = None) -> Score:
     from comic_emotion import __version__
 
     signature = {"metric": metric, "label_set": name, "parser": PARSER_VERSION}
     if prepared is None:
-        return Score(metric, None, None, 0, {**signature, "undefined": "no applicable samples", "version": __version__})
+        return Score(metric, None, None, 0, {**signature, "undefined": reason or "no applicable samples",
+                                             "version": __version__})
     value = _finite_or_none(prepared.value())
     ci = ci if value is not None else None
     signature.update(prepared.signature or {})
@@ -252,15 +309,28 @@ def aggregate(metric: str, rows: Sequence[Mapping[str, Any]], *, seed: int = 0,
     return None if prepared is None else _finite_or_none(prepared.value())
 
 
+NO_SUPPORT = "no support: the label occurs in neither gold nor prediction (left out of macro averages)"
+
+
 def _per_class(rows: Sequence[Mapping[str, Any]], labels: tuple[str, ...]) -> dict[str, d.Prepared | None]:
-    """F1 and ROC-AUC of every label (keys ``f1/<label>``, ``roc_auc/<label>``)."""
+    """F1 and ROC-AUC of every label (keys ``f1/<label>``, ``roc_auc/<label>``).
+
+    Every label keeps its row: a label occurring in neither gold nor prediction has F1 ``None``
+    (reason :data:`NO_SUPPORT`, and it is left out of the macro averages); the signature of every
+    label's F1 gives its gold support.
+    """
     from comic_emotion.metrics import classification as cls
 
     y_true, scores, sig = d._auc_inputs(rows, labels)
+    y_pred = cls.label_matrix([r["pred"] for r in rows], labels, what="pred")
     out: dict[str, d.Prepared | None] = {}
     for j, label in enumerate(labels):
+        if not (y_true[:, j].any() or y_pred[:, j].any()):
+            out[f"f1/{label}"] = None
+            continue
         f1 = d.per_class_f1(rows, labels, j)
-        out[f"f1/{label}"] = d.Prepared(f1.stats, f1.from_sums, signature={"average": "binary"})
+        out[f"f1/{label}"] = d.Prepared(f1.stats, f1.from_sums, signature={
+            "average": "binary", "support": str(int(y_true[:, j].sum())), "predicted": str(int(y_pred[:, j].sum()))})
     # Per-label AUC without a CI: its bootstrap would repeat the one of roc_auc_macro, the headline.
     for label, auc in zip(labels, cls.roc_auc_per_class(y_true, scores)):
         out[f"roc_auc/{label}"] = None if auc is None else d.Prepared(
@@ -285,7 +355,14 @@ def score_rows(rows: Sequence[Mapping[str, Any]], *, seed: int = 0, n_resamples:
         prepared.update(_per_class(rows, labels))
     defined = {k: p for k, p in prepared.items() if p is not None and math.isfinite(p.value())}
     cis = _intervals(defined, seed=seed, n_resamples=n_resamples)
-    return {k: _score(k, name, p, cis.get(k), seed=seed, n_resamples=n_resamples) for k, p in prepared.items()}
+    return {k: _score(k, name, p, cis.get(k), seed=seed, n_resamples=n_resamples,
+                      reason=undefined_reason(k, rows) if k in METRICS else NO_SUPPORT if k.startswith("f1/") else None)
+            for k, p in prepared.items()}
+
+
+def na_reasons(rows: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+    """``{metric: reason}`` for every metric N/A on ``rows`` because of its answer field (see :func:`undefined_reason`)."""
+    return {m: reason for m in METRICS if (reason := undefined_reason(m, rows)) is not None}
 
 
 def rows_to_arrays(rows: Sequence[Mapping[str, Any]]) -> dict[str, np.ndarray]:

@@ -3,9 +3,13 @@
 Rows are checkpoints (model + model_args, e.g. the staged fine-tunes), columns are domains; each cell is
 the clean task's macro F1 after mapping gold and predicted labels to the canonical set
 (:func:`comic_emotion.taxonomy.canonicalise`), so domains whose native label sets differ (EmoArt's 12
-circumplex labels, KangaiSet's 7) are compared on one vocabulary. The score itself is computed by
-:func:`comic_emotion.metrics.scoring.aggregate` on the canonicalised sample rows. Without a sample log
-the cell falls back to the task's native macro F1 from the results JSON and says so (``labels: native``).
+circumplex labels, KangaiSet's 7) are compared on one vocabulary. Only the canonical labels that every
+style of the matrix can express are scored (:func:`shared_labels`, listed in the matrix and its
+table): native labels without a basic-emotion counterpart (EmoArt's Bored and Tired, ArtEmis'
+"something else") would otherwise land in a synthetic ``other`` class that no style shares. The
+score itself is :func:`comic_emotion.metrics.scoring.aggregate` on the canonicalised sample rows
+(macro over the shared labels that occur). Without a sample log the cell falls back to the task's
+native macro F1 from the results JSON and says so (``labels: native``).
 """
 
 from __future__ import annotations
@@ -13,29 +17,43 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from comic_emotion.data import DEMO_DOMAIN_OF
-from comic_emotion.taxonomy import CANONICAL, canonicalise
+from comic_emotion.taxonomy import CANONICAL, canonicalise, label_set
+
+SYNTHETIC = "other"  # the catch-all canonical class: never scored across styles
 
 
-def canonical_rows(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Sample rows with gold and predictions mapped to the canonical label set."""
+def shared_labels(label_sets: Sequence[str]) -> list[str]:
+    """The canonical labels (``other`` excluded) that every named native label set maps some label to."""
+    images = [set(canonicalise(list(label_set(name)))) for name in label_sets if label_set(name)]
+    shared = set.intersection(*images) if images else set()
+    return [c for c in CANONICAL if c in shared and c != SYNTHETIC]
+
+
+def canonical_rows(rows: Sequence[dict[str, Any]], shared: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    """Sample rows with gold and predictions mapped to the canonical label set, kept to ``shared`` labels."""
+    keep = set(shared) if shared is not None else set(CANONICAL) - {SYNTHETIC}
     out = []
     for row in rows:
-        pred = canonicalise(row["pred"])
-        out.append({**row, "label_set": "canonical", "gold": canonicalise(row["gold"]), "pred": pred,
+        gold = [c for c in canonicalise(row["gold"]) if c in keep]
+        pred = [c for c in canonicalise(row["pred"]) if c in keep]
+        out.append({**row, "label_set": "canonical", "gold": gold, "pred": pred,
                     "scores": [1.0 if label in pred else 0.0 for label in CANONICAL], "score_source": "indicator"})
     return out
 
 
 def cross_style_matrix(runs: Sequence[Any], *, metric: str = "macro_f1") -> dict[str, Any]:
-    """``{"domains": [...], "rows": [{"model", "cells": {domain: {"score", "labels", "task", "n"}}}]}``."""
+    """``{"domains", "shared_labels", "rows": [{"model", "cells": {domain: {"score", "labels", "task", "n"}}}]}``."""
     from comic_emotion.metrics.scoring import aggregate
 
+    logged = {id(run): [s[metric] for s in run.samples or () if isinstance(s.get(metric), dict)] for run in runs}
+    shared = shared_labels(sorted({row["label_set"] for rows in logged.values() for row in rows}))
     table: dict[str, dict[str, dict[str, Any]]] = {}
     for run in runs:
         domain = DEMO_DOMAIN_OF.get(run.dataset, run.dataset)
-        rows = [s[metric] for s in run.samples or () if isinstance(s.get(metric), dict)]
+        rows = logged[id(run)]
         if rows and len(rows) == len(run.samples):
-            cell = {"score": aggregate(metric, canonical_rows(rows)), "labels": "canonical", "n": len(rows)}
+            cell = {"score": aggregate(metric, canonical_rows(rows, shared)), "labels": "canonical shared",
+                    "n": len(rows)}
         else:
             value = run.results.get(f"{metric},none")
             cell = {"score": value if isinstance(value, (int, float)) else None, "labels": "native", "n": None}
@@ -43,5 +61,5 @@ def cross_style_matrix(runs: Sequence[Any], *, metric: str = "macro_f1") -> dict
         table.setdefault(run.model, {}).setdefault(domain, {**cell, "task": run.task})
     domains = [d for d in ("comic", "manga", "art") if any(d in cells for cells in table.values())]
     domains += sorted({d for cells in table.values() for d in cells} - set(domains))
-    return {"metric": metric, "domains": domains,
+    return {"metric": metric, "domains": domains, "shared_labels": shared,
             "rows": [{"model": model, "cells": table[model]} for model in sorted(table)]}

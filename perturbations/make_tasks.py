@@ -34,7 +34,7 @@ def task_name(dataset: str, perturbation: str | None = None, severity: int | Non
 
 def _variant(dataset: str, perturbation: str | None, severity: int | None) -> str:
     lines = [HEADER, "include: _default_template_yaml", "class: !function robust_utils.RobustComicEmotionTask",
-             f"task: {task_name(dataset, perturbation, severity)}", "metadata:", "  version: 1",
+             f"task: {task_name(dataset, perturbation, severity)}", "metadata:", "  version: 2",
              f"  dataset: {dataset}", "  data_split: test"]
     if perturbation is not None:
         lines += [f"  perturbation: {perturbation}", f"  severity: {severity}", f"  seed: {SEED}"]

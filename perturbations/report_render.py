@@ -45,6 +45,8 @@ def to_markdown(report: dict[str, Any]) -> str:
     matrix = report["cross_style"]
     if matrix["rows"]:
         lines += ["## Cross-style matrix (clean tasks, canonical labels)", "",
+                  ("Scored on the canonical labels every style shares: "
+                   + (", ".join(matrix.get("shared_labels") or ()) or "none") + " (no synthetic `other` class)."), "",
                   "| checkpoint | " + " | ".join(matrix["domains"]) + " |", "|---|" + "---:|" * len(matrix["domains"])]
         for row in matrix["rows"]:
             cells = [row["cells"].get(d) for d in matrix["domains"]]

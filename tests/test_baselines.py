@@ -114,7 +114,9 @@ def macro_f1_from_log(output: Path, task: str, split_path: Path) -> float:
     binarizer = MultiLabelBinarizer(classes=list(LABELS))
     gold = binarizer.fit_transform([gold_records[e["doc_id"]]["emotions"] for e in entries])
     pred = binarizer.transform([json.loads(a)["emotions"] for a in answers])
-    return float(f1_score(gold, pred, average="macro", zero_division=0))
+    # Macro over the labels occurring in gold or prediction (scikit-learn's multiclass default).
+    occurring = [j for j in range(len(LABELS)) if gold[:, j].any() or pred[:, j].any()]
+    return float(f1_score(gold, pred, average="macro", labels=occurring, zero_division=0))
 
 
 @pytest.mark.integration

@@ -45,7 +45,9 @@ def expected_majority_macro_f1(domain_dir: Path) -> float:
     binarizer = MultiLabelBinarizer(classes=labels)
     gold = binarizer.fit_transform([r["emotions"] for r in test])
     prediction = np.tile(binarizer.transform([predicted]), (len(test), 1))
-    return float(f1_score(gold, prediction, average="macro", zero_division=0))
+    # Macro over the labels occurring in gold or prediction (scikit-learn's multiclass default).
+    occurring = [j for j in range(len(labels)) if gold[:, j].any() or prediction[:, j].any()]
+    return float(f1_score(gold, prediction, average="macro", labels=occurring, zero_division=0))
 
 
 def test_bare_command_scores_majority_baseline_on_demo(demo_root: Path, tmp_path: Path):

@@ -20,7 +20,10 @@ def rows():
 
 def test_projected_rows_aggregate_like_full_rows(rows):
     per_key = [lmms.results_for(row) for row in rows]
-    for key in lmms.metric_keys():
+    from comic_emotion.metrics.scoring import na_reasons
+
+    assert lmms.aggregate_na_reasons([r[lmms.NA_REASONS_KEY] for r in per_key]) == na_reasons(rows)
+    for key in lmms.TASK_METRICS + tuple(k for k in lmms.metric_keys() if k.endswith(("_ci_low", "_ci_high"))):
         items = [results[key] for results in per_key]
         got = getattr(lmms, f"aggregate_{key}")(items)
         want = aggregate(key, rows)
@@ -37,6 +40,8 @@ def test_first_key_keeps_the_full_row_and_results_are_json(rows):
 
 def test_every_key_is_known_with_a_direction():
     for key in lmms.metric_keys():
+        if key == lmms.NA_REASONS_KEY:
+            continue
         base = key.replace("_ci_low", "").replace("_ci_high", "")
         assert base in METRICS
         assert lmms.higher_is_better(key) == METRICS[base].higher_is_better
@@ -60,7 +65,24 @@ def test_task_template_lists_every_metric_key_with_its_aggregator():
 
 
 def test_no_key_contains_the_group_metric_except_its_ci_bounds():
-    # lmms-eval pools a group's metric into every key containing it as a substring.
+    # lmms-eval pools a group's metric into every key containing it as a substring (with the group's
+    # mean_of_defined): only the macro-F1 families, each pooled under its own key.
     for key in lmms.metric_keys():
         if "macro_f1" in key:
-            assert key in ("macro_f1", "macro_f1_ci_low", "macro_f1_ci_high"), key
+            assert key in ("macro_f1", "macro_f1_ci_low", "macro_f1_ci_high", "utt_macro_f1", "utt_macro_f1_ci_low",
+                           "utt_macro_f1_ci_high"), key
+
+
+def test_lmms_results_carry_every_score_metric():
+    # One metric set everywhere: lmms-eval's keys are `comic-emotion score`'s metrics (one registry).
+    from comic_emotion.metrics.scoring import score_rows
+
+    rows = [sample_row(r, perfect_answer(r), label_set="emorecom") for r in random_records(6)]
+    scored = {k for k in score_rows(rows, n_resamples=5) if "/" not in k}
+    assert set(lmms.TASK_METRICS) == scored == set(METRICS)
+    assert {"attribution_micro_precision", "attribution_micro_recall"} <= set(lmms.TASK_METRICS)
+    from comic_emotion.tasks import tasks_dir
+
+    template = (tasks_dir() / "_default_template_yaml").read_text(encoding="utf-8")
+    listed = {line.split(":", 1)[1].strip() for line in template.splitlines() if line.strip().startswith("- metric:")}
+    assert listed == set(lmms.metric_keys())

@@ -38,13 +38,19 @@ def random_records(n: int, seed: int = 0) -> list[dict]:
                                       {"actor_id": "B", "name": "Ben"}],
                           attributions=[{"actor_id": "A", "emotion": emotions[0]}],
                           explanations=["she smiles because she won the game"],
-                          text_regions=[{"id": "t1", "text": "yes", "lang": "en", "speaker": "A"}]))
+                          text_regions=[{"id": "t1", "text": "yes", "lang": "en", "speaker": "A",
+                                         "emotions": [emotions[0]]},
+                                        {"id": "t2", "text": "no", "lang": "en", "speaker": "B",
+                                         "emotions": emotions[1:]}]))
     return out
 
 
 def perfect_answer(rec: dict) -> str:
+    """The record's own gold in the documented answer format (speakers by name and alias: ids are resolved)."""
     return json.dumps({"emotions": rec["emotions"], "confidence": {e: 1.0 for e in rec["emotions"]},
-                       "intensity": rec["intensity"], "speaker": "akira",
+                       "intensity": rec["intensity"],
+                       "utterances": [{"emotions": rec["emotions"][:1], "speaker": "akira"},
+                                      {"emotions": rec["emotions"][1:], "speaker": "Ben"}],
                        "attributions": {"aki": [rec["emotions"][0]]}, "explanation": rec["explanations"][0]})
 
 
@@ -52,11 +58,15 @@ def test_perfect_predictions_score_one():
     recs = random_records(50)
     rows = [sample_row(r, perfect_answer(r), label_set="emorecom") for r in recs]
     for metric in ("macro_f1", "micro_f1", "weighted_f1", "accuracy", "exact_match", "roc_auc_macro",
-                   "attribution_micro_f1", "attribution_sample_f1", "speaker_accuracy", "intensity_ccc",
-                   "intensity_pearson", "intensity_spearman", "rouge1", "rougeL", "strict_parse_rate"):
+                   "attribution_micro_f1", "attribution_sample_f1", "attribution_micro_precision",
+                   "attribution_micro_recall", "speaker_accuracy", "speaker_ari", "intensity_ccc",
+                   "intensity_pearson", "intensity_spearman", "rouge1", "rougeL", "strict_parse_rate",
+                   "utt_macro_f1", "utt_micro_f1", "utt_accuracy", "confidence_coverage", "intensity_coverage",
+                   "attributions_coverage", "explanation_coverage", "speakers_coverage"):
         assert aggregate(metric, rows) == pytest.approx(1.0), metric
     assert aggregate("bleu", rows) == pytest.approx(100.0)
-    for metric in ("hamming_loss", "intensity_mae", "parse_failure_rate", "ece", "brier", "auc_fallback_rate"):
+    for metric in ("hamming_loss", "intensity_mae", "parse_failure_rate", "ece", "brier", "auc_fallback_rate",
+                   "utt_slot_mismatch"):
         assert aggregate(metric, rows) == pytest.approx(0.0), metric
 
 
@@ -70,10 +80,13 @@ def test_all_wrong_predictions_score_zero():
 
 def test_majority_baseline_has_its_analytic_value():
     # 60 % happy, 40 % sad, single label; predicting "happy" always:
-    # F1(happy) = 2*60/(2*60+40) = 0.75, other classes 0 -> macro = 0.75 / 8; accuracy = 0.6.
+    # F1(happy) = 2*60/(2*60+40) = 0.75, F1(sad) = 0; the six labels occurring in neither gold nor
+    # prediction are not averaged (scikit-learn's multiclass default) -> macro = 0.75 / 2; accuracy = 0.6.
     recs = [record(i, ["happy"] if i < 60 else ["sad"]) for i in range(100)]
     rows = [sample_row(r, "happy", label_set="emorecom") for r in recs]
-    assert aggregate("macro_f1", rows) == pytest.approx(0.75 / 8)
+    assert aggregate("macro_f1", rows) == pytest.approx(0.75 / 2)
+    assert aggregate("macro_precision", rows) == pytest.approx(0.6 / 2)
+    assert aggregate("macro_recall", rows) == pytest.approx(1.0 / 2)
     assert aggregate("accuracy", rows) == pytest.approx(0.6)
     # Constant scores: every class with both gold values has AUC 0.5; fallback flagged.
     assert aggregate("roc_auc_macro", rows) == pytest.approx(0.5)
@@ -230,15 +243,28 @@ def test_speaker_clustering_scores_equal_sklearn():
 
 
 def test_task_without_emotion_labels_scores_text_and_leaves_classification_undefined():
-    rec = {"id": "q1", "label_set": "none", "emotions": [], "explanations": ["he is angry at his brother"]}
+    rec = {"id": "q1", "label_set": "none", "emotions": [], "question": "Why?", "answers": ["he is angry at his brother"],
+           "explanations": ["he is angry at his brother"]}
     rows = [sample_row({**rec, "id": f"q{i}"}, "he is angry at his brother", label_set="none") for i in range(3)]
     assert aggregate("macro_f1", rows) is None and aggregate("roc_auc_macro", rows) is None
-    assert aggregate("rougeL", rows) == pytest.approx(1.0)
+    assert aggregate("answer_rougeL", rows) == pytest.approx(1.0)
+    # The question prompt asks for an answer, not an explanation: N/A, not a score.
+    assert aggregate("rougeL", rows) is None
+    assert score_metric("rougeL", rows).signature["undefined"] == "not requested"
     assert aggregate("parse_failure_rate", rows) == 0.0
 
 
 def test_speaker_clustering_without_an_answer_scores_zero():
     regions = [{"id": f"t{i}", "text": "x", "lang": "en", "speaker": s} for i, s in enumerate("ABC")]
     rec = record(0, ["happy"], text_regions=regions)
-    rows = [sample_row(rec, '{"emotions": ["happy"]}', label_set="emorecom")]
-    assert aggregate("speaker_ari", rows) == 0.0
+    silent = sample_row(rec, '{"emotions": ["happy"]}', label_set="emorecom")
+    # No answer ever names speakers: N/A ("never produced"), coverage 0.
+    assert aggregate("speaker_ari", [silent]) is None and aggregate("speaker_accuracy", [silent]) is None
+    assert score_metric("speaker_ari", [silent]).signature["undefined"] == "never produced"
+    assert aggregate("speakers_coverage", [silent]) == 0.0
+    # Some answers do: the silent one scores 0, as an empty answer.
+    talking = sample_row({**rec, "id": "s0001"}, '{"emotions": ["happy"], "speakers": ["A", "B", "C"]}',
+                         label_set="emorecom")
+    assert aggregate("speaker_ari", [silent, talking]) == pytest.approx(0.5)
+    assert aggregate("speaker_accuracy", [silent, talking]) == pytest.approx(0.5)
+    assert aggregate("speakers_coverage", [silent, talking]) == pytest.approx(0.5)

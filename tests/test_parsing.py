@@ -18,7 +18,7 @@ CASES = [
     ('{"emotions": ["happy", "surprise"], "confidence": {"happy": 0.9, "surprise": 0.6}, "intensity": 0.7}',
      EMO, ("happy", "surprise"), "strict"),
     ('{"emotions": ["angry"]}', EMO, ("angry",), "strict"),
-    ('{"emotions": []}', EMO, (), "failed"),
+    ('{"emotions": []}', EMO, (), "strict"),  # "none of these labels" is an answer
     ('{"emotion": "sad"}', EMO, ("sad",), "strict"),
     ('{"emotions": "fear"}', EMO, ("fear",), "strict"),
     ('{"emotions": ["Happy", "SAD"]}', EMO, ("happy", "sad"), "strict"),
@@ -36,15 +36,18 @@ CASES = [
     ('Answer: {"emotions": ["sad"]} (I am fairly sure)', EMO, ("sad",), "lenient"),
     ("{'dominant_emotion': 'Calm'}", ART, ("Calm",), "lenient"),
     ("{'dominant_emotion': 'Excited'}", ART, ("Excited",), "lenient"),
-    ("{'utterance_emotions': [['Fear', 'Surprise'], ['Neutral']]}", KANGAI, ("Fear", "Neutral", "Surprise"),
+    # Per-utterance answers merge by the one page rule: Neutral only when every utterance is Neutral.
+    ("{'utterance_emotions': [['Fear', 'Surprise'], ['Neutral']]}", KANGAI, ("Fear", "Surprise"),
      "lenient"),
+    ("{'emotions': [['Neutral'], ['Neutral']]}", KANGAI, ("Neutral",), "lenient"),
     ("{'utterance_emotions': [['Anger'], ['Happiness', 'Sadness']]}", KANGAI, ("Anger", "Happiness", "Sadness"),
      "lenient"),
     ("{'emotions': ['happy'], 'intensity': 0.5}", EMO, ("happy",), "lenient"),
     ("{'emotions': ('sad',)}", EMO, ("sad",), "lenient"),
-    ('{"emotions": ["happy", "surprise"], "confidence": {"happy": 0.9', EMO, ("happy", "surprise"), "lenient"),
-    ('{"emotions": ["angry", "disgust"], "explanation": "He shouts at', EMO, ("angry", "disgust"), "lenient"),
-    ('{"emotions": ["fear", "sur', EMO, ("fear",), "lenient"),
+    # Truncated objects parse only after repair.
+    ('{"emotions": ["happy", "surprise"], "confidence": {"happy": 0.9', EMO, ("happy", "surprise"), "repaired"),
+    ('{"emotions": ["angry", "disgust"], "explanation": "He shouts at', EMO, ("angry", "disgust"), "repaired"),
+    ('{"emotions": ["fear", "sur', EMO, ("fear",), "repaired"),
     ('["happy", "sad"]', EMO, ("happy", "sad"), "lenient"),
     ("['angry']", EMO, ("angry",), "lenient"),
     ("happy", EMO, ("happy",), "lenient"),
@@ -102,6 +105,19 @@ def test_answer_table(answer, labels, emotions, status):
 
 def test_table_is_large_enough():
     assert len(CASES) >= 60
+
+
+def test_utterance_answer_keeps_slots_speakers_and_page_labels():
+    labels = label_set("emocomics35")
+    answer = ('{"emotions": ["Fear"], "utterances": [{"emotions": ["Neutral"], "speaker": "ID-1"}, '
+              '{"emotions": ["worried"]}, {"emotions": []}]}')
+    parsed = parse_answer(answer, labels)
+    assert parsed.utterances == (("Neutral",), ("Fear",), ())
+    assert parsed.utterance_speakers == ("ID-1", "", "")
+    assert parsed.emotions == ("Fear",)  # the stated page labels
+    derived = parse_answer('{"utterances": [["Joy"], ["Neutral"], ["Anger", "Joy"]]}', labels)
+    assert derived.emotions == ("Anger", "Joy")  # no page labels given: merged by the page rule
+    assert parse_answer('{"emotions": ["Joy", "Neutral"]}', labels).utterances is None  # page-level answer
 
 
 def test_full_answer_fields():
@@ -168,3 +184,39 @@ def test_parser_is_deterministic_and_rejects_bad_types():
 def test_literal_eval_never_evaluates_code():
     parsed = parse_answer("{'emotions': __import__('os').system('echo pwned')}", EMO)
     assert parsed.status == "failed"
+
+
+def test_lexicon_walk_every_word_has_its_noun_adjective_and_verb_forms():
+    from comic_emotion.metrics import lexicon
+
+    words = set()
+    for concept, families in lexicon._FAMILIES.items():
+        for family in families:
+            noun, adjective, verb = family[:3]
+            assert any((noun, adjective, verb)), family
+            for form in family:
+                if form:
+                    # Every form of a family maps to the family's concept, as a word and through map_word.
+                    assert lexicon.concept_of(form) == concept, (form, concept)
+                    words.add(form)
+            # A participle adjective ("worried") comes with its verb ("worry"), except where English has none.
+            if adjective and adjective.endswith("ed") and adjective not in ("grossed", "composed"):
+                assert verb, family
+    phrases = {w for ws in lexicon._PHRASES.values() for w in ws}
+    # The walk covers the lexicon: no emotion word outside a family (phrases and "other" aside).
+    assert set(lexicon.EN_WORDS) == words | phrases
+    for noun, adjective, verb in (("worry", "worried", "worry"), ("annoyance", "annoyed", "annoy"),
+                                  ("disappointment", "disappointed", "disappoint"), ("concern", "concerned", "concern"),
+                                  ("humor", "humorous", None), ("exasperation", "exasperated", "exasperate")):
+        assert any(tuple(f[:3]) == (noun, adjective, verb) for fs in lexicon._FAMILIES.values() for f in fs), noun
+
+
+@pytest.mark.parametrize("answer, labels, emotions", [
+    ('{"emotions": ["worry", "annoyance"]}', label_set("emocomics35"), ("Anger", "Fear")),
+    ('{"emotions": ["disappointment"]}', label_set("emocomics35"), ("Sadness",)),
+    ('{"emotions": ["exasperation", "humor"]}', label_set("emocomics35"), ("Anger", "Joy")),
+    ("Her face shows concern and a hint of disappointment.", EMO, ("fear", "sad")),
+    ("Please answer: he looks happy.", EMO, ("happy",)),  # "please" is not pleasure in running text
+])
+def test_noun_forms_map_like_adjectives(answer, labels, emotions):
+    assert parse_answer(answer, labels).emotions == emotions

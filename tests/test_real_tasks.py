@@ -77,8 +77,10 @@ def _majority_macro_f1(train: list[dict], test: list[dict], labels: tuple[str, .
     predicted = [x for x in labels if frequency[x] >= 0.5] or [max(labels, key=lambda x: (frequency[x], -labels.index(x)))]
     binarizer = MultiLabelBinarizer(classes=list(labels))
     gold = binarizer.fit_transform([r["emotions"] for r in test])
-    return float(f1_score(gold, np.tile(binarizer.transform([predicted]), (len(test), 1)), average="macro",
-                          zero_division=0))
+    pred = np.tile(binarizer.transform([predicted]), (len(test), 1))
+    # Macro over the labels occurring in gold or prediction (scikit-learn's multiclass default).
+    occurring = [j for j in range(len(labels)) if gold[:, j].any() or pred[:, j].any()]
+    return float(f1_score(gold, pred, average="macro", labels=occurring, zero_division=0))
 
 
 def test_prepared_real_subtasks_read_their_prepared_data(tmp_path: Path):

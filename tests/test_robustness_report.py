@@ -8,11 +8,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from comic_emotion.metrics.samples import sample_row
+from comic_emotion.perturbations.report import robustness_report
 from sklearn.metrics import f1_score
 from sklearn.preprocessing import MultiLabelBinarizer
 
-from comic_emotion.metrics.samples import sample_row
-from comic_emotion.perturbations.report import robustness_report
 from comic_emotion.schema import SCHEMA_VERSION
 from comic_emotion.taxonomy import CANONICAL, canonicalise, label_set
 
@@ -67,7 +67,10 @@ def make_model(directory: Path, model: str, noise: float, n: int = 60) -> tuple[
 
 def sk_macro_f1(gold: list[list[str]], pred: list[list[str]], labels: list[str] = LABELS) -> float:
     binarizer = MultiLabelBinarizer(classes=labels)
-    return float(f1_score(binarizer.fit_transform(gold), binarizer.transform(pred), average="macro", zero_division=0))
+    y_true, y_pred = binarizer.fit_transform(gold), binarizer.transform(pred)
+    # Macro over the labels occurring in gold or prediction (scikit-learn's multiclass default).
+    occurring = [j for j in range(len(labels)) if y_true[:, j].any() or y_pred[:, j].any()]
+    return float(f1_score(y_true, y_pred, average="macro", labels=occurring, zero_division=0))
 
 
 def test_report_numbers_match_an_independent_recomputation(tmp_path):
@@ -113,9 +116,23 @@ def test_cross_style_matrix_uses_canonical_labels(tmp_path):
     path, truth = make_model(tmp_path / "a", "model_a", noise=0.5)
     report = robustness_report([path])
     cell = report["cross_style"]["rows"][0]["cells"]["comic"]
-    expected = sk_macro_f1([canonicalise(g) for g in truth["gold"]], [canonicalise(p) for p in truth["clean"]],
-                           labels=list(CANONICAL))
-    assert cell["labels"] == "canonical" and cell["score"] == pytest.approx(expected, abs=1e-12)
+    shared = report["cross_style"]["shared_labels"]
+    assert "other" not in shared and shared == [c for c in CANONICAL if c != "other"]  # the demo set's seven
+    expected = sk_macro_f1([[c for c in canonicalise(g) if c in shared] for g in truth["gold"]],
+                           [[c for c in canonicalise(p) if c in shared] for p in truth["clean"]], labels=list(CANONICAL))
+    assert cell["labels"] == "canonical shared" and cell["score"] == pytest.approx(expected, abs=1e-12)
+
+
+def test_cross_style_scores_a_perfect_transfer_one_on_shared_labels():
+    from comic_emotion.metrics.scoring import aggregate
+    from comic_emotion.perturbations.cross_style import canonical_rows, shared_labels
+
+    # EmoArt's Bored/Tired have no basic-emotion counterpart: they are not scored, and no "other" class is made up.
+    shared = shared_labels(["emoart", "emocomics35"])
+    assert "other" not in shared and {"happy", "sad", "angry"} <= set(shared)
+    rows = [{"id": f"r{i}", "label_set": "emoart", "gold": [g], "pred": [g], "parse_status": "strict",
+             "scores": [], "score_source": "indicator"} for i, g in enumerate(["Bored", "Happy", "Sad", "Calm"])]
+    assert aggregate("macro_f1", canonical_rows(rows, shared)) == 1.0
 
 
 def test_variant_without_clean_run_is_a_clear_error(tmp_path):

@@ -8,8 +8,10 @@ Load it from a local path (never from the Hub)::
                references=[["happy"], ["angry", "sad"]], label_set="emorecom", average="macro")
 
 ``predictions`` are raw answers (any format :func:`comic_emotion.metrics.parsing.parse_answer`
-reads); ``references`` are gold label lists. The result also carries the parse-failure rate, so a
-format problem is visible next to the score.
+reads); ``references`` are gold label lists. ``average="macro"`` runs over the labels occurring in
+the references or predictions (scikit-learn's multiclass default; a label nobody mentions is not
+averaged in as 0). The result also carries the parse-failure rate, so a format problem is visible
+next to the score.
 """
 
 import datasets

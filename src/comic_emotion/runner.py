@@ -73,7 +73,8 @@ def task_metrics(entry: Mapping[str, Any]) -> dict[str, float]:
     return metrics
 
 
-HEADLINE_METRICS = ("macro_f1", "accuracy", "roc_auc_macro", "intensity_mae", "parse_failure_rate")
+HEADLINE_METRICS = ("macro_f1", "accuracy", "roc_auc_macro", "intensity_mae", "parse_failure_rate", "utt_macro_f1",
+                    "utt_slot_mismatch", "speakers_coverage", "explanation_coverage")
 
 
 def _cell(values: Mapping[str, float | None], metric: str) -> str:

@@ -11,7 +11,7 @@ per-class metric tables and of submission files (EmoRecCom's CSV columns follow 
 from __future__ import annotations
 
 from types import MappingProxyType
-from typing import Mapping
+from typing import Iterable, Mapping
 
 CANONICAL: tuple[str, ...] = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral", "other")
 
@@ -86,6 +86,36 @@ def to_canonical(label: str) -> str:
         return _CANONICAL_OF[label.strip().lower()]
     except KeyError:
         raise ValueError(f"label {label!r} has no canonical mapping") from None
+
+
+def neutral_label(labels: tuple[str, ...] | list[str]) -> str | None:
+    """The label of ``labels`` that means "no emotion" (named ``neutral`` in any case), or ``None``."""
+    return next((label for label in labels if label.strip().lower() == "neutral"), None)
+
+
+def page_emotions(utterance_labels: Iterable[Iterable[str]], labels: tuple[str, ...] | list[str]) -> list[str]:
+    """Page-level labels from per-utterance labels: the one rule of the suite.
+
+    The page's labels are the union of its utterances' labels, except that the neutral label
+    (:func:`neutral_label`) is kept only when *every* labelled utterance is neutral: a page where
+    one character is angry and another neutral is an angry page. Converters derive page gold with
+    this function and the answer parser merges a model's per-utterance answer with it, so a model
+    that repeats the utterance gold scores the page gold exactly. Utterances with no label
+    (an empty list) neither add labels nor make the page non-neutral. Labels come back in
+    ``labels`` order; labels outside ``labels`` are dropped.
+
+    >>> page_emotions([["Joy"], ["Neutral"]], ("Anger", "Joy", "Neutral"))
+    ['Joy']
+    >>> page_emotions([["Neutral"], ["Neutral"]], ("Anger", "Joy", "Neutral"))
+    ['Neutral']
+    """
+    found: set[str] = set()
+    for utterance in utterance_labels:
+        found.update(utterance)
+    neutral = neutral_label(labels)
+    if neutral is not None and any(label != neutral for label in found if label in labels):
+        found.discard(neutral)
+    return [label for label in labels if label in found]
 
 
 def canonicalise(labels: list[str] | tuple[str, ...]) -> list[str]:

@@ -221,6 +221,8 @@ def format_table(report: Mapping[str, Any]) -> str:
         value = "N/A" if score["value"] is None else f"{score['value']:.4f}"
         ci = score["ci"]
         interval = f"[{ci['low']:.4f}, {ci['high']:.4f}] {ci['method']}" if ci else ""
+        if score["value"] is None and (score.get("signature") or {}).get("undefined"):
+            interval = f"({score['signature']['undefined']})"  # not requested / never produced / no support
         lines.append(f"{name:34} {arrow:2} {value:>9}   {interval}")
     return "\n".join(lines)
 

@@ -30,7 +30,7 @@ from typing import Any
 from comic_emotion.converters.base import Converter, Release, Row, new_record, read_image
 from comic_emotion.converters.readers import iter_csv_dicts, literal
 from comic_emotion.storage import DataError
-from comic_emotion.taxonomy import canonicalise, label_set
+from comic_emotion.taxonomy import canonicalise, label_set, page_emotions
 
 LABELS = label_set("emocomics35")
 FILE = "emocomics35_pg_images_original.csv"
@@ -94,7 +94,7 @@ def _pages(release: Release, split: str) -> Iterator[Row]:
         file_nr, page = row["FileNr"].strip(), int(row["Page"])
         record = new_record(CONVERTER, sample_id=f"emocomics35-{file_nr}-p{page:03d}", split=split,
                             original_id=f"{file_nr}/{page}")
-        regions, actors, pairs, codes, page_labels = [], {}, [], {}, set()
+        regions, actors, pairs, codes = [], {}, [], {}
         for i, (text, raw_speaker, cell) in enumerate(zip(columns["PageUtterances"], columns["PageSpeakers"],
                                                           columns["PageEmotions"])):
             labels = utterance_labels(cell, where=f"{where}: PageEmotions[{i}]")
@@ -104,13 +104,11 @@ def _pages(release: Release, split: str) -> Iterator[Row]:
             text = str(text).strip()
             regions.append({"id": f"u{i}", "kind": _kind(text), "text": text, "lang": "en",
                             "speaker": speaker, "emotions": labels})
-            page_labels.update(labels)
             if speaker is not None:
                 actors.setdefault(speaker, {"actor_id": speaker, "name": None if speaker.startswith("ID-") else speaker})
                 pairs.extend({"actor_id": speaker, "emotion": label} for label in labels)
-        if len(page_labels) > 1:
-            page_labels.discard("Neutral")  # a page is neutral only when all its utterances are
-        record["emotions"] = [label for label in LABELS if label in page_labels]
+        # The suite's one page-gold rule: union, Neutral only when every utterance is Neutral.
+        record["emotions"] = page_emotions([r["emotions"] for r in regions], LABELS)
         record["canonical_emotions"] = canonicalise(record["emotions"])
         record["text_regions"] = regions
         record["characters"] = list(actors.values())

@@ -29,7 +29,7 @@ from comic_emotion.converters.base import Converter, Release, Row, new_record, r
 from comic_emotion.converters.emocomics35 import utterance_labels
 from comic_emotion.converters.readers import iter_jsonl, literal
 from comic_emotion.storage import DataError
-from comic_emotion.taxonomy import canonicalise, label_set
+from comic_emotion.taxonomy import canonicalise, label_set, page_emotions
 
 OBTAIN = "pass the chat-format JSONL files exported for fine-tuning (e.g. llama3_vision_ds_test_lfc.jsonl)"
 _UTTERANCE = re.compile(r"^\s*(\d+)\.\s?(.*)$")
@@ -122,16 +122,14 @@ def _lines(release: Release, path: Path, split: str, state: dict[str, Any]) -> I
             if not isinstance(lists, list):
                 raise DataError(f"{where}: 'emotions' must be a list of label lists")
             texts = numbered_utterances(prompt, len(lists), where=where)
-            regions, page = [], set()
+            regions = []
             for i, (text, labels) in enumerate(zip(texts, lists)):
                 labels = utterance_labels(repr(labels) if isinstance(labels, list) else labels,
                                           where=f"{where}: emotions[{i}]")
                 regions.append({"id": f"u{i}", "text": text, "lang": "en", "emotions": labels})
-                page.update(labels)
-            if len(page) > 1:
-                page.discard("Neutral")
             record["text_regions"] = regions
-            record["emotions"] = [label for label in label_set("emocomics35") if label in page]
+            # The suite's one page-gold rule (as the EmoComics35 converter and the answer parser).
+            record["emotions"] = page_emotions([r["emotions"] for r in regions], label_set("emocomics35"))
         else:
             record.update(domain="manga", label_set="none")
             record["answers"] = [str(target["answer"])]
