@@ -73,21 +73,19 @@ def plan_stages(base: str, adapters: Sequence[str], *, merged: str | None = None
 def merge_checkpoint(base: str, adapters: Sequence[str], out: str | Path, *, check_base: bool = True) -> Path:
     """Merge the adapter chain into the base and save a full checkpoint with its signature record."""
     import shutil
-    import tempfile
 
     import torch
     from comic_emotion.baselines.staged import apply_adapters
     from transformers import AutoModelForImageTextToText, AutoProcessor
 
-    from comic_emotion.storage import replace_directory
+    from comic_emotion.storage import replace_directory, staging_directory
 
     checkpoint = plan_checkpoint(base, adapters, merged=True, check_base=check_base)
     model = AutoModelForImageTextToText.from_pretrained(base, dtype="auto")
     model = apply_adapters(model.to(torch.float32) if model.dtype == torch.float32 else model, checkpoint.adapters,
                            merge=True)
     target = Path(out)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    staging = staging_directory(target)  # umask permissions: the merged weights are for the group too
     try:
         model.save_pretrained(staging)
         AutoProcessor.from_pretrained(base).save_pretrained(staging)
