@@ -5,7 +5,7 @@ manifest hash per task (``tasks``); a run computed with another task version or 
 refused, so every number on a board compares with every other. An entry is keyed by (model,
 checkpoint, task versions, data hashes); adding an existing key fails unless ``replace`` is set.
 
-Writers take a file lock (``<board>.lock``), re-read the board inside it, and replace the file
+Writers take a file lock (``<board>.lock``, removed afterwards), re-read the board inside it, and replace the file
 with :func:`comic_emotion.storage.write_json_atomic`, so concurrent ``add`` commands never lose an
 entry and readers never see half a file. A failed ``add`` leaves the board byte-identical.
 """
@@ -236,7 +236,7 @@ def add_results(board_path: str | os.PathLike[str], results_paths: Sequence[str 
     -------
     list of (entry key, "added" | "replaced"), one per results file. Nothing is written unless all succeed.
     """
-    from filelock import FileLock
+    from comic_emotion.storage import file_lock
 
     if isinstance(sample_logs, (list, tuple)) and len(results_paths) != 1:
         raise BoardError("explicit sample logs need exactly one results file")
@@ -247,7 +247,7 @@ def add_results(board_path: str | os.PathLike[str], results_paths: Sequence[str 
         raise BoardError(str(exc)) from None
     board_path = Path(board_path)
     board_path.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(board_path) + ".lock"):
+    with file_lock(str(board_path) + ".lock"):
         board = read_board(board_path)
         outcome = []
         for run in runs:

@@ -67,3 +67,69 @@ def test_published_leaderboard_page_is_world_readable_under_umask_022(tmp_path):
     written = [board, site / "index.html", *sorted((site / "samples").glob("*.html"))]
     assert len(written) >= 3
     assert {p.name: oct(_mode(p)) for p in written} == {p.name: oct(0o644) for p in written}
+
+
+# --- 6. Ctrl-C --------------------------------------------------------------------------------
+
+
+def test_file_lock_leaves_no_lock_file_even_when_interrupted(tmp_path):
+    lock = tmp_path / "board.json.lock"
+    with storage.file_lock(lock):
+        assert lock.exists()
+    assert not lock.exists()
+    with pytest.raises(KeyboardInterrupt), storage.file_lock(lock):
+        raise KeyboardInterrupt
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_interrupt_discards_only_files_created_since_entry(tmp_path):
+    from comic_emotion.runner import LMMS_EVAL_OUTPUTS, discard_new_files_on_interrupt
+
+    out = tmp_path / "out"
+    (out / "old").mkdir(parents=True)
+    (out / "old" / "2025_results.json").write_text("{}")
+    (out / "notes.txt").write_text("mine")
+    with pytest.raises(KeyboardInterrupt), discard_new_files_on_interrupt(out, tmp_path / "fresh"):
+        (out / "model").mkdir()
+        (out / "model" / "2026_results.json").write_text("{}")
+        (out / "old" / "2026_samples_comic_emotion_art.jsonl").write_text("")
+        (tmp_path / "fresh" / "site").mkdir(parents=True)
+        (tmp_path / "fresh" / "site" / "index.html").write_text("")
+        raise KeyboardInterrupt
+    assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*")) == [
+        "out", "out/notes.txt", "out/old", "out/old/2025_results.json"]
+    with pytest.raises(KeyboardInterrupt), discard_new_files_on_interrupt(out, names=LMMS_EVAL_OUTPUTS):
+        (out / "2026_results.json").write_text("{}")
+        (out / "other.txt").write_text("someone else's")
+        raise KeyboardInterrupt
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt", "old", "other.txt"]
+    with discard_new_files_on_interrupt(out):  # no interrupt: everything stays
+        (out / "kept.json").write_text("{}")
+    assert (out / "kept.json").exists()
+
+
+@pytest.mark.integration
+def test_ctrl_c_during_demo_prints_one_line_exits_130_and_keeps_no_results(tmp_path, demo_root):
+    import signal
+    import time
+
+    out = tmp_path / "demo"
+    command = [CLI, "demo", "--output", str(out), "--limit", "2", "--model", "comic_emotion_majority",
+               "--model", "comic_emotion_majority"]
+    # A terminal's Ctrl-C signals the whole foreground process group: the test is that group's leader.
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               start_new_session=True)
+    deadline = time.monotonic() + 300
+    while not list(out.rglob("*_results.json")) and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert list(out.rglob("*_results.json")), "the first model wrote no results"
+    time.sleep(3)  # the second model's lmms-eval is starting
+    assert process.poll() is None
+    os.killpg(process.pid, signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr[-2000:]
+    assert "Traceback" not in stderr, stderr[-4000:]
+    assert stderr.strip().splitlines()[-1] == "comic-emotion: interrupted; no partial output was kept"
+    assert sorted(p.name for p in out.rglob("*")) == []
+    cache = Path(os.environ["COMIC_EMOTION_CACHE"])
+    assert sorted(cache.rglob("*.lock")) == []

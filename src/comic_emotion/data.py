@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from comic_emotion.schema import SCHEMA_VERSION
-from comic_emotion.storage import DataError, data_hash, read_manifest
+from comic_emotion.storage import DataError, data_hash, file_lock, read_manifest
 
 DATA_ENV = "COMIC_EMOTION_DATA"
 CACHE_ENV = "COMIC_EMOTION_CACHE"
@@ -88,15 +88,13 @@ def demo_dir(seed: int = DEMO_SEED) -> Path:
 
 def ensure_demo(seed: int = DEMO_SEED) -> Path:
     """Generate the demo set once (under a file lock, so parallel ranks wait) and return its root."""
-    from filelock import FileLock
-
     from comic_emotion.demo.build import build_demo
 
     root = demo_dir(seed)
     if (root / "complete").exists():
         return root
     root.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(root) + ".lock"):
+    with file_lock(str(root) + ".lock"):
         if not (root / "complete").exists():
             build_demo(root, seed=seed)
     return root

@@ -112,6 +112,24 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
         raise
 
 
+@contextlib.contextmanager
+def file_lock(path: str | os.PathLike[str]) -> Iterator[None]:
+    """Hold an exclusive lock on ``path`` (``<something>.lock``) and remove the file when done.
+
+    filelock leaves its lock file behind on Unix, so every board and cache gathered ``.lock``
+    files, and one left by a Ctrl-C looked stale. The file is unlinked while the lock is still
+    held; a process waiting on the old file then finds it unlinked and retries on a fresh one
+    (filelock >= 3.2x checks ``st_nlink`` after acquiring), so the lock stays exclusive.
+    """
+    from filelock import FileLock
+
+    with FileLock(str(path)):
+        try:
+            yield
+        finally:
+            Path(path).unlink(missing_ok=True)
+
+
 def check_writable_dir(directory: str | os.PathLike[str]) -> Path:
     """Create ``directory`` if needed and prove it writable, before any long work starts.
 

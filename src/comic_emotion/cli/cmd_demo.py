@@ -33,25 +33,33 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from comic_emotion.data import ensure_demo
     from comic_emotion.leaderboard import add_results, render
-    from comic_emotion.runner import check_results, expand_task_names, read_results, run_lmms_eval, summary_table
+    from comic_emotion.runner import (
+        check_results,
+        discard_new_files_on_interrupt,
+        expand_task_names,
+        read_results,
+        run_lmms_eval,
+        summary_table,
+    )
     from comic_emotion.storage import check_writable_dir
 
-    output = check_writable_dir(args.output)
-    print(f"demo set: {ensure_demo()}")
-    runs = []
-    for model in args.model or DEFAULT_MODELS:
-        arguments = ["--model", model, "--tasks", "comic_emotion", "--log_samples", "--batch_size", "1"]
-        if args.model_args:
-            arguments += ["--model_args", args.model_args]
-        if args.limit is not None:
-            arguments += ["--limit", str(args.limit)]
-        path = run_lmms_eval(arguments, output_path=output)
-        results = read_results(path)
-        check_results(results, expand_task_names(["comic_emotion"]))
-        runs.append(path)
-        print(f"\n{model}\n{summary_table(results)}\nresults: {path}\n")
-    board = output / "leaderboard-demo.json"
-    add_results(board, runs, allow_demo=True, replace=True)
-    page = render(board, output / "site", runs=runs)
-    print(f"leaderboard (demo board): {board}\npage: {page} (open it in a browser; no server needed)")
-    return 0
+    with discard_new_files_on_interrupt(args.output):  # Ctrl-C: no model's results are kept
+        output = check_writable_dir(args.output)
+        print(f"demo set: {ensure_demo()}")
+        runs = []
+        for model in args.model or DEFAULT_MODELS:
+            arguments = ["--model", model, "--tasks", "comic_emotion", "--log_samples", "--batch_size", "1"]
+            if args.model_args:
+                arguments += ["--model_args", args.model_args]
+            if args.limit is not None:
+                arguments += ["--limit", str(args.limit)]
+            path = run_lmms_eval(arguments, output_path=output)
+            results = read_results(path)
+            check_results(results, expand_task_names(["comic_emotion"]))
+            runs.append(path)
+            print(f"\n{model}\n{summary_table(results)}\nresults: {path}\n")
+        board = output / "leaderboard-demo.json"
+        add_results(board, runs, allow_demo=True, replace=True)
+        page = render(board, output / "site", runs=runs)
+        print(f"leaderboard (demo board): {board}\npage: {page} (open it in a browser; no server needed)")
+        return 0

@@ -40,7 +40,15 @@ def _option(arguments: list[str], name: str) -> str | None:
 def run(args: argparse.Namespace) -> int:
     from comic_emotion.cli.main import CliError
     from comic_emotion.lmms_plugin import TASKS_ONLY_ENV
-    from comic_emotion.runner import check_results, expand_task_names, read_results, results_files, summary_table
+    from comic_emotion.runner import (
+        LMMS_EVAL_OUTPUTS,
+        check_results,
+        discard_new_files_on_interrupt,
+        expand_task_names,
+        read_results,
+        results_files,
+        summary_table,
+    )
 
     arguments = list(args.extra)
     tasks = _option(arguments, "--tasks")
@@ -61,7 +69,8 @@ def run(args: argparse.Namespace) -> int:
     from lmms_eval.__main__ import cli_evaluate
 
     sys.argv = ["lmms-eval", *arguments]
-    cli_evaluate()
+    with discard_new_files_on_interrupt(output, names=LMMS_EVAL_OUTPUTS):  # Ctrl-C keeps no partial results
+        cli_evaluate()
     if int(os.environ.get("RANK", "0")) != 0:  # under accelerate launch only rank 0 writes results
         return _exit(0)
     new = [p for p in results_files(output) if p not in before] if Path(output).exists() else []

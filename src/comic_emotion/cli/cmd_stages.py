@@ -50,6 +50,7 @@ def run(args: argparse.Namespace) -> int:
         plan_stages,
         run_sweep,
     )
+    from comic_emotion.runner import discard_new_files_on_interrupt
 
     if args.merged and args.save_merged:
         raise ValueError("--merged and --save-merged exclude each other")
@@ -65,8 +66,9 @@ def run(args: argparse.Namespace) -> int:
     if args.gen_kwargs:
         lmms_args += ["--gen_kwargs", args.gen_kwargs]
     model_args = args.model_args + ("" if check_base else ("," if args.model_args else "") + "check_base=false")
-    table = run_sweep(args.model, stages, args.tasks.split(","), args.output, model_args=model_args,
-                      lmms_args=lmms_args)
+    with discard_new_files_on_interrupt(args.output):  # Ctrl-C: no stage's results are kept
+        table = run_sweep(args.model, stages, args.tasks.split(","), args.output, model_args=model_args,
+                          lmms_args=lmms_args)
     print(json.dumps(table, indent=2) if args.json else markdown_table(table["rows"], demo=table["demo_data"]))
     print(f"table: {args.output}/{TABLE_MD}")
     return 0
