@@ -6,7 +6,6 @@ Each test names the behaviour it guards; every one failed before the change it a
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import stat
 import subprocess
@@ -15,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from comic_emotion import storage
-
 from test_leaderboard import write_run
+
+from comic_emotion import storage
 
 CLI = str(Path(sys.executable).parent / "comic-emotion")
 

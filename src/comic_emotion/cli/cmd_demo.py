@@ -8,7 +8,6 @@ demo leaderboard and renders its static page (with a per-sample viewer per run).
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 DEFAULT_MODELS = ("comic_emotion_majority", "comic_emotion_late_fusion")
 
