@@ -4,9 +4,10 @@ Per task and metric present in both runs: the change (candidate − baseline, an
 "better" direction), a paired bootstrap CI of the change and its p-value over the samples both
 runs scored (same resampling weights for both systems, sacrebleu's paired bootstrap), and for
 accuracy-like metrics whose per-sample outcome is 0/1 the exact McNemar p-value instead. A metric
-*regresses* when its change in the better direction is below ``-max_drop`` and, where a test was
-possible (sample logs of both runs), ``p < alpha``. Without sample logs only the threshold applies
-and the row says so.
+*regresses* when its change in the better direction is below ``-max_drop`` and ``p < alpha``, or
+when it was defined for the baseline and is undefined for the candidate. A drop beyond ``max_drop``
+with no paired test (a run without sample logs, fewer than 2 samples) is *cannot judge*: the gate
+has no evidence either way and says why, rather than failing the checkpoint (exit code 2, not 1).
 
 Thresholds are user input (YAML, read with ``yaml.safe_load`` only)::
 
@@ -59,6 +60,8 @@ class Comparison:
     max_drop: float
     alpha: float
     regressed: bool
+    verdict: str = "ok"  # "ok" | "regressed" | "cannot judge"
+    reason: str | None = None  # why a test was impossible, or why the row regressed without one
 
 
 def _check_threshold(where: str, value: Any) -> Mapping[str, float]:
@@ -195,6 +198,9 @@ def compare(baseline: str | os.PathLike[str], candidate: str | os.PathLike[str],
     for task, a in sorted(base.clean_tasks().items()):
         b = cand.tasks[task]
         aligned = _aligned(task, a, b)
+        no_logs = [f"the {name} ({run.path.name})" for name, run, result in (("baseline", base, a),
+                                                                             ("candidate", cand, b))
+                   if result.rows is None]
         for metric in sorted(m for m in a.metrics if m in b.metrics and not m.endswith(("_ci_low", "_ci_high"))):
             meta = metric_meta(metric)
             limit = _threshold(thresholds, task, metric)
@@ -202,14 +208,39 @@ def compare(baseline: str | os.PathLike[str], candidate: str | os.PathLike[str],
             delta = None if va is None or vb is None else vb - va
             low = high = p = None
             test = "none (no sample logs)"
+            reason = None
             if aligned is not None:
                 low, high, p, test = paired_test(metric, *aligned)
             better = None if delta is None else (-delta if meta.lower_is_better else delta)
             beyond = better is not None and better < -limit["max_drop"] - 1e-12
-            regressed = beyond and (p is None or p < limit["alpha"])
+            if va is not None and vb is None:
+                verdict, reason = "regressed", "defined for the baseline, undefined for the candidate"
+            elif beyond and p is None:
+                verdict = "cannot judge"
+                reason = (f"no sample logs beside {' and '.join(no_logs)}; rerun lmms-eval with --log_samples"
+                          if no_logs else f"no paired test possible: {test.removeprefix('none (').rstrip(')')}")
+            else:
+                verdict = "regressed" if beyond and p < limit["alpha"] else "ok"
             rows.append(Comparison(task, metric, meta.display_name, va, vb, delta, low, high, p, test,
-                                   float(limit["max_drop"]), float(limit["alpha"]), bool(regressed)))
+                                   float(limit["max_drop"]), float(limit["alpha"]), verdict == "regressed",
+                                   verdict, reason))
     return rows
+
+
+def gate_exit_code(rows: list[Comparison]) -> int:
+    """0 no regression, 1 a regression with evidence, 2 drops the gate cannot judge (and none proven)."""
+    if any(r.verdict == "regressed" for r in rows):
+        return 1
+    return 2 if any(r.verdict == "cannot judge" for r in rows) else 0
+
+
+def cannot_judge_message(rows: list[Comparison]) -> str | None:
+    """One line for stderr when the gate cannot judge, naming the first reason; ``None`` otherwise."""
+    unjudged = [r for r in rows if r.verdict == "cannot judge"]
+    if not unjudged or any(r.verdict == "regressed" for r in rows):
+        return None
+    return (f"cannot judge: {len(unjudged)} of {len(rows)} checks dropped by more than the allowed drop "
+            f"with no paired test ({unjudged[0].task}: {unjudged[0].reason})")
 
 
 def _fmt(value: float | None, digits: int = 4) -> str:
@@ -218,9 +249,14 @@ def _fmt(value: float | None, digits: int = 4) -> str:
 
 def markdown_summary(rows: list[Comparison], *, baseline: str, candidate: str) -> str:
     """A pull-request comment: verdict line and one table row per task and metric."""
-    bad = [r for r in rows if r.regressed]
+    bad = [r for r in rows if r.verdict == "regressed"]
+    unjudged = [r for r in rows if r.verdict == "cannot judge"]
     head = (f"### ❌ Regression: {len(bad)} of {len(rows)} checks" if bad
+            else f"### ⚠️ Cannot judge: {len(unjudged)} of {len(rows)} checks dropped with no paired test "
+                 f"({unjudged[0].reason})" if unjudged
             else f"### ✅ No regression ({len(rows)} checks)")
+    order = {"regressed": 0, "cannot judge": 1, "ok": 2}
+    rows = sorted(rows, key=lambda r: order[r.verdict])  # failures first (stable: task, metric order kept)
     lines = [head, "", f"baseline `{baseline}` → candidate `{candidate}`", "",
              "| task | metric | baseline | candidate | Δ | 95% CI of Δ | p | test | allowed drop | verdict |",
              "| --- | --- | ---: | ---: | ---: | --- | ---: | --- | ---: | --- |"]
@@ -229,13 +265,14 @@ def markdown_summary(rows: list[Comparison], *, baseline: str, candidate: str) -
         p = "–" if r.p_value is None else f"{r.p_value:.3g}"
         lines.append(f"| {r.task} | {r.display_name} | {_fmt(r.baseline)} | {_fmt(r.candidate)} | "
                      f"{'–' if r.delta is None else f'{r.delta:+.4f}'} | {ci} | {p} | {r.test} | {r.max_drop:g} | "
-                     f"{'**regressed**' if r.regressed else 'ok'} |")
+                     f"{'**regressed**' if r.regressed else r.verdict} |")
     lines += ["", f"A metric regresses when it gets worse by more than the allowed drop and p < alpha "
                   f"(alpha {rows[0].alpha:g} by default)." if rows else ""]
     return "\n".join(lines) + "\n"
 
 
 def to_json(rows: list[Comparison], *, baseline: str, candidate: str) -> str:
-    return json.dumps({"baseline": baseline, "candidate": candidate,
+    verdict = {0: "ok", 1: "regressed", 2: "cannot judge"}[gate_exit_code(rows)]
+    return json.dumps({"baseline": baseline, "candidate": candidate, "verdict": verdict,
                        "regressed": any(r.regressed for r in rows), "comparisons": [asdict(r) for r in rows]},
                       indent=2, allow_nan=False)

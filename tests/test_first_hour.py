@@ -6,7 +6,9 @@ Each test names the behaviour it guards; every one failed before the change it a
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import shutil
 import stat
 import subprocess
 import sys
@@ -132,3 +134,41 @@ def test_ctrl_c_during_demo_prints_one_line_exits_130_and_keeps_no_results(tmp_p
     assert sorted(p.name for p in out.rglob("*")) == []
     cache = Path(os.environ["COMIC_EMOTION_CACHE"])
     assert sorted(cache.rglob("*.lock")) == []
+
+
+# --- 2. regress without evidence --------------------------------------------------------------
+
+
+def test_regress_without_sample_logs_cannot_judge_and_exits_2(tmp_path):
+    baseline = write_run(tmp_path / "base", n=100, correct=0.85)
+    candidate = write_run(tmp_path / "cand", n=100, correct=0.6, seed=1, logs=False)
+    report = tmp_path / "gate.json"
+    done = subprocess.run([CLI, "regress", "--baseline", str(baseline), "--candidate", str(candidate),
+                           "--json", str(report)], capture_output=True, text=True, check=False)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert "cannot judge" in done.stderr and "--log_samples" in done.stderr and candidate.name in done.stderr
+    assert "Cannot judge" in done.stdout and "**regressed**" not in done.stdout
+    gate = json.loads(report.read_text())
+    assert gate["verdict"] == "cannot judge" and gate["regressed"] is False
+    assert {c["verdict"] for c in gate["comparisons"]} <= {"ok", "cannot judge"}
+
+
+def test_metric_undefined_for_the_candidate_regresses_and_failures_are_listed_first(tmp_path):
+    from comic_emotion.leaderboard.regress import compare, gate_exit_code, markdown_summary
+
+    baseline = write_run(tmp_path / "base", n=100, correct=0.85)
+    candidate_dir = tmp_path / "cand"
+    shutil.copytree(baseline.parent, candidate_dir)
+    candidate = candidate_dir / baseline.name
+    data = json.loads(candidate.read_text())
+    data["results"]["comic_emotion_manga"]["intensity_mae,none"] = None
+    candidate.write_text(json.dumps(data))
+    rows = compare(baseline, candidate)
+    undefined = [r for r in rows if r.task == "comic_emotion_manga" and r.metric == "intensity_mae"]
+    assert [(r.verdict, r.regressed) for r in undefined] == [("regressed", True)]
+    assert "undefined for the candidate" in undefined[0].reason
+    assert gate_exit_code(rows) == 1
+    table = [line for line in markdown_summary(rows, baseline="b", candidate="c").splitlines()
+             if line.startswith("| comic_emotion")]
+    assert "**regressed**" in table[0] and "comic_emotion_manga" in table[0]

@@ -1,8 +1,10 @@
-"""``comic-emotion regress``: the CI regression gate (exit 0 no regression, 1 regression, 2 bad input)."""
+"""``comic-emotion regress``: the CI regression gate (exit 0 no regression, 1 regression, 2 bad input or
+cannot judge)."""
 
 from __future__ import annotations
 
 import argparse
+import sys
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -11,7 +13,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="compare a candidate run with a baseline run: paired tests, thresholds, exit code",
         description="Per task and metric: change, paired bootstrap 95%% CI and p-value (exact McNemar for "
         "accuracy-like 0/1 outcomes) over the samples of both sample logs, verdict against thresholds. "
-        "Exit codes: 0 no regression, 1 regression, 2 bad input.",
+        "Exit codes: 0 no regression, 1 regression, 2 bad input or cannot judge (a metric dropped but no "
+        "paired test was possible, e.g. a run without sample logs).",
         epilog="examples:\n"
         "  comic-emotion regress --baseline base/2025-01-01T00-00-00_results.json \\\n"
         "      --candidate cand/2025-01-02T00-00-00_results.json --thresholds thresholds.yaml \\\n"
@@ -34,7 +37,9 @@ def run(args: argparse.Namespace) -> int:
     from comic_emotion.cli.main import CliError
     from comic_emotion.leaderboard.regress import (
         GateInputError,
+        cannot_judge_message,
         compare,
+        gate_exit_code,
         load_thresholds,
         markdown_summary,
         to_json,
@@ -52,4 +57,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json_out:
         write_text_atomic(args.json_out, report + "\n")
     print(markdown if args.format == "markdown" else report)
-    return 1 if any(r.regressed for r in rows) else 0
+    message = cannot_judge_message(rows)
+    if message:
+        print(f"comic-emotion: {message}", file=sys.stderr)
+    return gate_exit_code(rows)
