@@ -172,11 +172,13 @@ def _fmt(value: Any, signed: bool = False) -> str:
     return f"{value:+.4f}" if signed else f"{value:.4f}"
 
 
-def markdown_table(rows: Sequence[Mapping[str, Any]], *, demo: bool) -> str:
-    """The stage-delta table as markdown."""
+def markdown_table(rows: Sequence[Mapping[str, Any]], *, demo: bool, partial: str | None = None) -> str:
+    """The stage-delta table as markdown; ``partial`` is the note of a ``--limit`` sweep."""
     from comic_emotion.runner import DEMO_BANNER
 
     lines = [f"> {DEMO_BANNER}", ""] if demo else []
+    if partial:
+        lines += [f"> PARTIAL RUN: {partial.split(': ', 1)[-1]}; not a full evaluation", ""]
     lines += ["| stage | task | metric | score | 95% CI | Δ prev | Δ base | forgetting |",
               "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in rows:
@@ -197,7 +199,9 @@ def run_sweep(model_class: str, stages: Sequence[Stage], tasks: Sequence[str], o
     # Only this package's tasks: skip indexing lmms-eval's ~1,900 task files at every stage's start-up.
     env = {TASKS_ONLY_ENV: "1"} if all(t.startswith("comic_emotion") for t in tasks) else {}
     subtasks = expand_task_names(tasks)
-    files, scores, demo = [], [], False
+    from comic_emotion.leaderboard.runs import partial_note
+
+    files, scores, demo, partial = [], [], False, None
     for i, stage in enumerate(stages):
         arguments = ["--model", "comic_emotion_staged", "--model_args", stage.model_args(model_class, model_args),
                      "--tasks", ",".join(tasks), "--log_samples", *lmms_args]
@@ -210,12 +214,13 @@ def run_sweep(model_class: str, stages: Sequence[Stage], tasks: Sequence[str], o
                           {"stage": stage.name, **stage.checkpoint.describe()})
         demo = demo or any(str((c.get("metadata") or {}).get("data_source", "")).startswith("demo")
                            for c in (results.get("configs") or {}).values())
+        partial = partial or partial_note(results, subtasks)
         files.append(str(path))
         scores.append(stage_scores(path, subtasks))
     rows = delta_table([s.name for s in stages], scores, files)
-    table = {"model_class": model_class, "tasks": list(tasks), "demo_data": demo,
+    table = {"model_class": model_class, "tasks": list(tasks), "demo_data": demo, "partial": partial,
              "stages": [{"name": s.name, "results_file": f, **s.checkpoint.describe()} for s, f in zip(stages, files)],
              "rows": rows}
     write_json_atomic(output / TABLE_JSON, table)
-    write_text_atomic(output / TABLE_MD, markdown_table(rows, demo=demo))
+    write_text_atomic(output / TABLE_MD, markdown_table(rows, demo=demo, partial=partial))
     return table

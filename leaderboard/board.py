@@ -123,9 +123,12 @@ def task_header(result: TaskResult) -> dict[str, str]:
             "official_metric": str(result.metadata.get("official_metric", OFFICIAL_METRIC))}
 
 
-def entry_key(model: str, checkpoint: str, tasks: Mapping[str, Mapping[str, Any]]) -> str:
-    """Stable 16-hex key of (model, checkpoint, task versions, data hashes)."""
+def entry_key(model: str, checkpoint: str, tasks: Mapping[str, Mapping[str, Any]], *,
+              partial: Mapping[str, Any] | None = None) -> str:
+    """Stable 16-hex key of (model, checkpoint, task versions, data hashes[, partial limit])."""
     identity = [model, checkpoint, sorted((t, v["version"], v["data_hash"]) for t, v in tasks.items())]
+    if partial is not None:  # a partial run never replaces (or is replaced by) the full run's entry
+        identity.append(["partial", partial.get("limit")])
     return hashlib.sha256(json.dumps(identity).encode()).hexdigest()[:16]
 
 
@@ -150,8 +153,12 @@ def build_entry(run: Run, *, stage: Mapping[str, Any] | None = None) -> dict[str
                        "licence": str(result.metadata.get("data_licence", "unknown")),
                        "non_commercial": bool(result.metadata.get("data_non_commercial", False))}
     headers = {name: task_header(result) for name, result in clean.items()}
+    partial = None
+    if run.partial:
+        partial = {"limit": run.limit, "note": run.partial_note(),
+                   "samples": {t: list(n) for t, n in sorted(run.samples.items()) if t in clean}}
     entry: dict[str, Any] = {
-        "key": entry_key(run.model, run.checkpoint, tasks),
+        "key": entry_key(run.model, run.checkpoint, tasks, partial=partial),
         "model": run.model,
         "checkpoint": run.checkpoint,
         "tasks": tasks,
@@ -162,6 +169,8 @@ def build_entry(run: Run, *, stage: Mapping[str, Any] | None = None) -> dict[str
         "date": run.date,
         "source": {"results_file": run.path.name, "sample_logs": all(r.rows is not None for r in clean.values())},
     }
+    if partial is not None:
+        entry["partial"] = partial
     robustness = _robustness(run)
     if robustness:
         entry["robustness"] = robustness
@@ -211,7 +220,7 @@ def merge_entry(board: dict[str, Any], entry: dict[str, Any], headers: Mapping[s
 
 
 def add_results(board_path: str | os.PathLike[str], results_paths: Sequence[str | os.PathLike[str]], *,
-                allow_demo: bool = False, replace: bool = False,
+                allow_demo: bool = False, replace: bool = False, allow_partial: bool = False,
                 sample_logs: Sequence[str | os.PathLike[str]] | bool | None = None,
                 stage: Mapping[str, Any] | None = None) -> list[tuple[str, str]]:
     """Add lmms-eval runs to the board at ``board_path`` (created if missing), atomically, under a lock.
@@ -226,6 +235,9 @@ def add_results(board_path: str | os.PathLike[str], results_paths: Sequence[str 
         Accept synthetic-demo results (only on a demo board: real and demo never share a board).
     replace
         Replace an entry with the same key instead of failing.
+    allow_partial
+        Accept runs that scored only part of the data (lmms-eval ``--limit``); their entries carry
+        ``partial`` and are marked on the page. Refused by default: a partial run is not a result.
     sample_logs
         ``None`` (default) reads the ``<date>_samples_<task>.jsonl`` beside each results file where
         present (CIs come from them); ``False`` reads none; a list names the logs (one results file only).
@@ -255,6 +267,9 @@ def add_results(board_path: str | os.PathLike[str], results_paths: Sequence[str 
             if data == "demo" and not allow_demo:
                 raise BoardError(f"{run.path}: computed on the synthetic demo set; demo results go on a separate "
                                  "board, pass --allow-demo to write one")
+            if run.partial and not allow_partial:
+                raise BoardError(f"{run.path}: {run.partial_note()}; pass --allow-partial to add it "
+                                 "(its entry is marked partial)")
             if run.demo and not all(t.demo for t in run.tasks.values()):
                 raise BoardError(f"{run.path}: mixes demo and real data across tasks; score them separately")
             if board is None:

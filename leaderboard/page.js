@@ -118,6 +118,7 @@
       e.licence.names.forEach(function (n) { badges.appendChild(el("span", { "class": "badge" }, [n])); });
       if (e.licence.non_commercial) { badges.appendChild(el("span", { "class": "badge nc" }, ["non-commercial"])); }
       if (data.data === "demo") { badges.appendChild(el("span", { "class": "badge demo" }, ["demo data"])); }
+      if (e.partial) { badges.appendChild(el("span", { "class": "badge partial", "title": e.partial.note }, ["partial run"])); }
       tr.appendChild(badges);
       tr.appendChild(el("td", {}, [e.lmms_eval_version || "–"]));
       tr.appendChild(el("td", {}, [e.date]));

@@ -247,8 +247,9 @@ def _fmt(value: float | None, digits: int = 4) -> str:
     return "–" if value is None else f"{value:+.{digits}f}" if digits < 0 else f"{value:.{digits}f}"
 
 
-def markdown_summary(rows: list[Comparison], *, baseline: str, candidate: str) -> str:
-    """A pull-request comment: verdict line and one table row per task and metric."""
+def markdown_summary(rows: list[Comparison], *, baseline: str, candidate: str,
+                     notes: list[str] | None = None) -> str:
+    """A pull-request comment: verdict line, ``notes`` (demo data, partial runs), one row per check."""
     bad = [r for r in rows if r.verdict == "regressed"]
     unjudged = [r for r in rows if r.verdict == "cannot judge"]
     head = (f"### ❌ Regression: {len(bad)} of {len(rows)} checks" if bad
@@ -257,7 +258,8 @@ def markdown_summary(rows: list[Comparison], *, baseline: str, candidate: str) -
             else f"### ✅ No regression ({len(rows)} checks)")
     order = {"regressed": 0, "cannot judge": 1, "ok": 2}
     rows = sorted(rows, key=lambda r: order[r.verdict])  # failures first (stable: task, metric order kept)
-    lines = [head, "", f"baseline `{baseline}` → candidate `{candidate}`", "",
+    lines = [head, "", *(f"> {note}" for note in notes or ()), *([""] if notes else []),
+             f"baseline `{baseline}` → candidate `{candidate}`", "",
              "| task | metric | baseline | candidate | Δ | 95% CI of Δ | p | test | allowed drop | verdict |",
              "| --- | --- | ---: | ---: | ---: | --- | ---: | --- | ---: | --- |"]
     for r in rows:
@@ -269,6 +271,20 @@ def markdown_summary(rows: list[Comparison], *, baseline: str, candidate: str) -
     lines += ["", f"A metric regresses when it gets worse by more than the allowed drop and p < alpha "
                   f"(alpha {rows[0].alpha:g} by default)." if rows else ""]
     return "\n".join(lines) + "\n"
+
+
+def run_notes(baseline: str | os.PathLike[str], candidate: str | os.PathLike[str]) -> list[str]:
+    """What a reader of the gate must know about the runs: synthetic demo data, partial runs."""
+    from comic_emotion.runner import DEMO_BANNER
+
+    notes = []
+    for name, path in (("baseline", baseline), ("candidate", candidate)):
+        run = load_run(path, sample_logs=False)
+        if run.demo and DEMO_BANNER not in notes:
+            notes.append(DEMO_BANNER)
+        if run.partial:
+            notes.append(f"{name}: {run.partial_note()}")
+    return notes
 
 
 def to_json(rows: list[Comparison], *, baseline: str, candidate: str) -> str:

@@ -172,3 +172,82 @@ def test_metric_undefined_for_the_candidate_regresses_and_failures_are_listed_fi
     table = [line for line in markdown_summary(rows, baseline="b", candidate="c").splitlines()
              if line.startswith("| comic_emotion")]
     assert "**regressed**" in table[0] and "comic_emotion_manga" in table[0]
+
+
+# --- 3. partial runs --------------------------------------------------------------------------
+
+
+def _partial(run: Path, *, limit: int = 10, of: int = 100) -> Path:
+    """Turn a written run into what lmms-eval records for ``--limit``: config.limit, fewer effective samples."""
+    data = json.loads(run.read_text())
+    data["config"]["limit"] = float(limit)
+    data["n-samples"] = {t: {"original": of, "effective": limit} for t in data["n-samples"]}
+    run.write_text(json.dumps(data))
+    return run
+
+
+def test_leaderboard_add_refuses_a_partial_run_without_allow_partial_and_marks_it(tmp_path):
+    run = _partial(write_run(tmp_path / "run", n=10))
+    board, site = tmp_path / "board.json", tmp_path / "site"
+    add = [CLI, "leaderboard", "add", str(run), "--board", str(board), "--allow-demo"]
+    refused = subprocess.run(add, capture_output=True, text=True, check=False)
+    assert refused.returncode == 1 and not board.exists()
+    assert refused.stderr.strip().splitlines() == [
+        f"comic-emotion: error: {run}: partial run: --limit 10, 10 of 100 samples per subtask; "
+        "pass --allow-partial to add it (its entry is marked partial)"]
+    assert subprocess.run([*add, "--allow-partial"], capture_output=True, text=True, check=False).returncode == 0
+    entry = json.loads(board.read_text())["entries"][0]
+    assert entry["partial"]["limit"] == 10 and entry["partial"]["samples"]["comic_emotion_art"] == [10, 100]
+    full = write_run(tmp_path / "full", n=10)
+    subprocess.run([CLI, "leaderboard", "add", str(full), "--board", str(board), "--allow-demo"], check=True,
+                   capture_output=True)
+    assert len(json.loads(board.read_text())["entries"]) == 2  # the partial entry never stands for the full run
+    shown = subprocess.run([CLI, "leaderboard", "render", "--board", str(board), "--out", str(site), "--runs", str(run)],
+                           capture_output=True, text=True, check=False)
+    assert shown.returncode == 0, shown.stderr
+    assert "partial run" in (site / "index.html").read_text()
+    viewer = next((site / "samples").glob("*.html")).read_text()
+    assert "PARTIAL RUN: --limit 10, 10 of 100 samples per subtask; not a full evaluation" in viewer
+
+
+def test_tables_and_gate_say_a_run_is_partial(tmp_path):
+    from comic_emotion.baselines.stages import markdown_table
+    from comic_emotion.runner import summary_table
+
+    run = _partial(write_run(tmp_path / "run", n=10), limit=10, of=40)
+    table = summary_table(json.loads(run.read_text()))
+    assert "PARTIAL RUN: --limit 10, 10 of 40 samples per subtask; not a full evaluation" in table.splitlines()
+    full = summary_table(json.loads(write_run(tmp_path / "full", n=10).read_text()))
+    assert "PARTIAL" not in full
+    assert "> PARTIAL RUN: --limit 4, 4 of 100" in markdown_table([], demo=False,
+                                                                  partial="partial run: --limit 4, 4 of 100")
+    done = subprocess.run([CLI, "regress", "--baseline", str(run), "--candidate", str(run)],
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "> candidate: partial run: --limit 10, 10 of 40 samples per subtask" in done.stdout
+    assert "> DEMO DATA" in done.stdout
+
+
+@pytest.mark.parametrize(("limit", "message"), [
+    ("0", "must be at least 1 sample"), ("-3", "must be at least 1 sample"), ("nan", "must be at least 1"),
+    ("abc", "expected a number of samples"), ("2.5", "a whole number"),
+    ("101", "more than the 100 samples of comic_emotion_comic (the largest requested subtask); use at most 100"),
+])
+def test_limit_is_validated_before_anything_runs(limit, message, demo_root):
+    from comic_emotion.runner import check_limit
+
+    with pytest.raises(ValueError, match=f"^--limit {limit}: ") as caught:
+        check_limit(limit, ["comic_emotion"])
+    assert message in str(caught.value)
+    assert check_limit("100", ["comic_emotion"]) == 100 and check_limit("0.5", ["comic_emotion_art"]) == 0.5
+
+
+def test_run_and_demo_refuse_a_bad_limit_in_one_line(tmp_path, demo_root):
+    out = tmp_path / "out"
+    for command in (["run", "--model", "comic_emotion_majority", "--tasks", "comic_emotion_comic", "--limit", "0",
+                     "--output_path", str(out)],
+                    ["demo", "--limit", "1000", "--output", str(out)]):
+        done = subprocess.run([CLI, *command], capture_output=True, text=True, check=False)
+        assert done.returncode == 2, done.stderr
+        assert len(done.stderr.strip().splitlines()) == 1 and "--limit" in done.stderr, done.stderr
+    assert not out.exists()

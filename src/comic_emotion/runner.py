@@ -165,13 +165,18 @@ def summary_table(results: Mapping[str, Any], *, metrics: Sequence[str] = HEADLI
     widths = [max(len(str(line[i])) for line in [header, *body]) for i in range(len(header))]
     lines = ["  ".join(str(c).ljust(w) for c, w in zip(line, widths)).rstrip() for line in [header, *body]]
     lines.insert(1, "  ".join("-" * w for w in widths))
+    from comic_emotion.leaderboard.runs import partial_note  # lazy: the CLI imports this module at start-up
+
+    note = partial_note(results, [task for task, _, _ in rows])
+    if note:
+        lines.insert(0, f"PARTIAL RUN: {note.split(': ', 1)[1]}; not a full evaluation")
     if any(source == "demo" for _, source, _ in rows):
         lines.insert(0, DEMO_BANNER)
     return "\n".join(lines)
 
 
-def expand_task_names(names: Iterable[str]) -> list[str]:
-    """Subtasks behind task or group names; groups of this package are expanded from their YAML."""
+def _task_configs() -> dict[str, dict[str, Any]]:
+    """Every YAML config of this package's tasks and groups, keyed by task or group name."""
     import yaml
 
     from comic_emotion.tasks import tasks_dir
@@ -180,11 +185,54 @@ def expand_task_names(names: Iterable[str]) -> list[str]:
         """Safe loader that keeps lmms-eval's ``!function`` tags as plain strings."""
 
     _Loader.add_constructor("!function", lambda loader, node: loader.construct_scalar(node))
-    groups: dict[str, list[str]] = {}
-    for path in tasks_dir().rglob("*.yaml"):
+    configs: dict[str, dict[str, Any]] = {}
+    for path in sorted(tasks_dir().rglob("*.yaml")):
         config = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader) or {}
-        if isinstance(config.get("task"), list) and "group" in config:
-            groups[str(config["group"])] = [str(t) for t in config["task"]]
+        name = config.get("group") if isinstance(config.get("task"), list) else config.get("task")
+        if isinstance(name, str):
+            configs[name] = config
+    return configs
+
+
+def check_limit(text: str | int | float, tasks: Iterable[str]) -> float:
+    """Validate an lmms-eval ``--limit`` before anything runs; returns it as a number.
+
+    lmms-eval reads a value below 1 as a fraction of each split and any other value as a sample
+    count. Zero, negative, non-integer counts and a count above every requested subtask's split
+    size (it would limit nothing while marking the run partial) raise ``ValueError`` naming it.
+    """
+    try:
+        limit = float(text)
+    except (TypeError, ValueError):
+        raise ValueError(f"--limit {text}: expected a number of samples per subtask, e.g. --limit 20") from None
+    if not limit > 0 or limit != limit or limit == float("inf"):
+        raise ValueError(f"--limit {text}: must be at least 1 sample per subtask (or a fraction between 0 and 1, "
+                         "as lmms-eval reads it); leave --limit out for a full run")
+    if limit >= 1 and not limit.is_integer():
+        raise ValueError(f"--limit {text}: a sample count must be a whole number")
+    if limit < 1:
+        return limit
+    from comic_emotion.data import resolve_split
+
+    configs, sizes = _task_configs(), {}
+    for task in expand_task_names(tasks):
+        metadata = (configs.get(task) or {}).get("metadata") or {}
+        if "dataset" in metadata:
+            split = str(metadata.get("data_split", "test"))
+            resolved = resolve_split(str(metadata["dataset"]), split)
+            sizes[task] = int(resolved.manifest["splits"][split]["rows"])
+    if sizes and limit > max(sizes.values()):
+        task, size = max(sizes.items(), key=lambda item: item[1])
+        raise ValueError(f"--limit {text}: more than the {size} samples of {task}"
+                         f"{' (the largest requested subtask)' if len(sizes) > 1 else ''}; use at most {size}, "
+                         "or leave --limit out for a full run")
+    return limit
+
+
+def expand_task_names(names: Iterable[str]) -> list[str]:
+    """Subtasks behind task or group names; groups of this package are expanded from their YAML."""
+    groups = {name: [str(t) for t in config["task"]] for name, config in _task_configs().items()
+              if isinstance(config.get("task"), list)}
     out: list[str] = []
     pending = list(names)
     while pending:

@@ -30,9 +30,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from comic_emotion.cli import CliError
     from comic_emotion.data import ensure_demo
     from comic_emotion.leaderboard import add_results, render
     from comic_emotion.runner import (
+        check_limit,
         check_results,
         discard_new_files_on_interrupt,
         expand_task_names,
@@ -42,6 +44,11 @@ def run(args: argparse.Namespace) -> int:
     )
     from comic_emotion.storage import check_writable_dir
 
+    if args.limit is not None:  # before any output: 0, negative, more than a split
+        try:
+            check_limit(args.limit, ["comic_emotion"])
+        except ValueError as exc:
+            raise CliError(str(exc), exit_code=2) from None
     with discard_new_files_on_interrupt(args.output):  # Ctrl-C: no model's results are kept
         output = check_writable_dir(args.output)
         print(f"demo set: {ensure_demo()}")
@@ -58,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
             runs.append(path)
             print(f"\n{model}\n{summary_table(results)}\nresults: {path}\n")
         board = output / "leaderboard-demo.json"
-        add_results(board, runs, allow_demo=True, replace=True)
+        add_results(board, runs, allow_demo=True, replace=True, allow_partial=args.limit is not None)
         page = render(board, output / "site", runs=runs)
         print(f"leaderboard (demo board): {board}\npage: {page} (open it in a browser; no server needed)")
         return 0

@@ -24,6 +24,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     add.add_argument("--allow-demo", action="store_true",
                      help="accept synthetic-demo results (they go on a demo-only board)")
     add.add_argument("--replace", action="store_true", help="replace an entry with the same key")
+    add.add_argument("--allow-partial", action="store_true",
+                     help="accept runs made with lmms-eval --limit (their entries are marked partial)")
     add.add_argument("--samples", nargs="+", default=None,
                      help="sample logs to use (default: the <date>_samples_<task>.jsonl beside the results file)")
     add.add_argument("--no-samples", action="store_true", help="ignore sample logs (no CIs)")
@@ -53,7 +55,7 @@ def run_add(args: argparse.Namespace) -> int:
 
     logs = False if args.no_samples else args.samples
     outcome = add_results(args.board, args.results, allow_demo=args.allow_demo, replace=args.replace,
-                          sample_logs=logs, stage=_stage(args.stage))
+                          allow_partial=args.allow_partial, sample_logs=logs, stage=_stage(args.stage))
     for path, (key, what) in zip(args.results, outcome):
         print(f"{what} {key}: {path}")
     print(f"board: {args.board}")

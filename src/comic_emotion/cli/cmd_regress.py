@@ -42,6 +42,7 @@ def run(args: argparse.Namespace) -> int:
         gate_exit_code,
         load_thresholds,
         markdown_summary,
+        run_notes,
         to_json,
     )
     from comic_emotion.storage import write_text_atomic
@@ -51,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
     except (GateInputError, ValueError) as exc:
         raise CliError(str(exc).splitlines()[0], exit_code=2) from None
     names = {"baseline": args.baseline, "candidate": args.candidate}
-    markdown, report = markdown_summary(rows, **names), to_json(rows, **names)
+    markdown, report = markdown_summary(rows, **names, notes=run_notes(**names)), to_json(rows, **names)
     if args.markdown:
         write_text_atomic(args.markdown, markdown)
     if args.json_out:

@@ -42,6 +42,7 @@ def run(args: argparse.Namespace) -> int:
     from comic_emotion.lmms_plugin import TASKS_ONLY_ENV
     from comic_emotion.runner import (
         LMMS_EVAL_OUTPUTS,
+        check_limit,
         check_results,
         discard_new_files_on_interrupt,
         expand_task_names,
@@ -59,6 +60,12 @@ def run(args: argparse.Namespace) -> int:
         output = DEFAULT_OUTPUT
         arguments += ["--output_path", output]
     names = [t.strip() for t in tasks.split(",") if t.strip()]
+    limit = _option(arguments, "--limit")
+    if limit is not None:
+        try:
+            check_limit(limit, [n for n in names if n.startswith("comic_emotion")])
+        except ValueError as exc:
+            raise CliError(str(exc), exit_code=2) from None
     if all(name.startswith("comic_emotion") for name in names):
         os.environ[TASKS_ONLY_ENV] = "1"
     before = set(results_files(output)) if Path(output).exists() else set()

@@ -50,10 +50,16 @@ def run(args: argparse.Namespace) -> int:
         plan_stages,
         run_sweep,
     )
-    from comic_emotion.runner import discard_new_files_on_interrupt
+    from comic_emotion.cli import CliError
+    from comic_emotion.runner import check_limit, discard_new_files_on_interrupt
 
     if args.merged and args.save_merged:
         raise ValueError("--merged and --save-merged exclude each other")
+    if args.limit is not None:
+        try:
+            check_limit(args.limit, args.tasks.split(","))
+        except ValueError as exc:
+            raise CliError(str(exc), exit_code=2) from None
     check_base = not args.no_check_base
     plan_stages(args.base, args.adapters, check_base=check_base)  # fail before merging or running anything
     merged = args.merged
@@ -69,6 +75,7 @@ def run(args: argparse.Namespace) -> int:
     with discard_new_files_on_interrupt(args.output):  # Ctrl-C: no stage's results are kept
         table = run_sweep(args.model, stages, args.tasks.split(","), args.output, model_args=model_args,
                           lmms_args=lmms_args)
-    print(json.dumps(table, indent=2) if args.json else markdown_table(table["rows"], demo=table["demo_data"]))
+    print(json.dumps(table, indent=2) if args.json else markdown_table(table["rows"], demo=table["demo_data"],
+                                                                         partial=table["partial"]))
     print(f"table: {args.output}/{TABLE_MD}")
     return 0
