@@ -251,3 +251,40 @@ def test_run_and_demo_refuse_a_bad_limit_in_one_line(tmp_path, demo_root):
         assert done.returncode == 2, done.stderr
         assert len(done.stderr.strip().splitlines()) == 1 and "--limit" in done.stderr, done.stderr
     assert not out.exists()
+
+
+# --- 1. CPU without flags the README does not show --------------------------------------------
+
+
+@pytest.mark.parametrize(("given", "accepted", "expected"), [
+    ("pretrained=m", {"pretrained", "device", "device_map"}, "pretrained=m,device=cpu,device_map=cpu"),
+    ("pretrained=m,device_map=cpu", {"pretrained", "device", "device_map"}, "pretrained=m,device_map=cpu,device=cpu"),
+    ("pretrained=m,device=cuda:1,device_map=auto", {"device", "device_map"}, "pretrained=m,device=cuda:1,device_map=auto"),
+    ("", {"train_split", "kwargs"}, ""),
+    ("", {"device", "batch_size"}, "device=cpu"),
+])
+def test_cpu_model_args_add_only_what_the_class_takes_and_the_user_left_out(given, accepted, expected):
+    from comic_emotion.runner import cpu_model_args
+
+    assert cpu_model_args(given, accepted)[0] == expected
+
+
+@pytest.mark.integration
+def test_run_on_a_machine_without_gpu_adds_device_cpu_and_says_so(tmp_path, demo_root):
+    import torch
+
+    from comic_emotion.testing.tiny_vlm import build_tiny_qwen2_vl
+
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is visible: the CPU fallback does not apply")
+    tiny = build_tiny_qwen2_vl(tmp_path / "qwen2-vl", seed=0)
+    out = tmp_path / "out"
+    # Only device_map=cpu, as a user would guess: lmms-eval's qwen2_vl then defaults device to cuda.
+    done = subprocess.run([CLI, "run", "--model", "qwen2_vl", "--model_args", f"pretrained={tiny},device_map=cpu",
+                           "--tasks", "comic_emotion_comic", "--limit", "2", "--gen_kwargs", "max_new_tokens=8",
+                           "--output_path", str(out)], capture_output=True, text=True, check=False, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "comic-emotion: no GPU visible: running qwen2_vl on the CPU (added device=cpu to --model_args)" \
+        in done.stderr
+    (results,) = out.rglob("*_results.json")
+    assert "device=cpu" in json.loads(results.read_text())["config"]["model_args"]

@@ -175,6 +175,23 @@ def summary_table(results: Mapping[str, Any], *, metrics: Sequence[str] = HEADLI
     return "\n".join(lines)
 
 
+CPU_ARGS = (("device", "cpu"), ("device_map", "cpu"))
+
+
+def cpu_model_args(model_args: str, accepted: Iterable[str]) -> tuple[str, list[str]]:
+    """``model_args`` for a machine with no visible GPU, and the ``key=value`` pairs added.
+
+    lmms-eval's VLM classes default to ``device="cuda"`` and ``device_map="cuda"`` and need both set
+    to run on the CPU (``device_map=cpu`` alone dies with "Found no NVIDIA driver"). Each is added
+    when the model class takes it (``accepted``: its ``__init__`` parameter names) and the user set
+    neither it nor, for ``device``, lmms-eval's ``--device``, which the caller passes as accepted-less.
+    """
+    given = {part.split("=", 1)[0].strip() for part in model_args.split(",") if part.strip()}
+    names = set(accepted)
+    added = [f"{key}={value}" for key, value in CPU_ARGS if key in names and key not in given]
+    return ",".join([p for p in [model_args.strip(",")] if p] + added), added
+
+
 def _task_configs() -> dict[str, dict[str, Any]]:
     """Every YAML config of this package's tasks and groups, keyed by task or group name."""
     import yaml

@@ -69,6 +69,7 @@ def run(args: argparse.Namespace) -> int:
     if all(name.startswith("comic_emotion") for name in names):
         os.environ[TASKS_ONLY_ENV] = "1"
     before = set(results_files(output)) if Path(output).exists() else set()
+    arguments = _on_cpu_without_gpu(arguments)
 
     import gc
 
@@ -93,6 +94,39 @@ def run(args: argparse.Namespace) -> int:
     print(summary_table(results))
     print(f"\nresults: {new[-1]}")
     return _exit(0)
+
+
+def _on_cpu_without_gpu(arguments: list[str]) -> list[str]:
+    """With no GPU visible, add device=cpu (and device_map=cpu) to --model_args where the class takes them."""
+    import inspect
+
+    import torch  # lmms-eval imports it anyway
+
+    from comic_emotion.runner import cpu_model_args
+
+    if torch.cuda.is_available() or _option(arguments, "--model") is None:
+        return arguments
+    from lmms_eval.models import get_model
+
+    model_args = _option(arguments, "--model_args") or ""
+    name = _option(arguments, "--model")
+    # comic_emotion_staged forwards its arguments to the class named by model_class=
+    inner = dict(p.split("=", 1) for p in model_args.split(",") if "=" in p).get("model_class")
+    try:
+        model_class = get_model(inner or name, "--force_simple" in arguments or bool(inner))
+    except Exception:  # noqa: BLE001 - an unknown model is lmms-eval's error to report, in its words
+        return arguments
+    accepted = set(inspect.signature(model_class.__init__).parameters)
+    if _option(arguments, "--device") is not None:
+        accepted.discard("device")
+    new_args, added = cpu_model_args(model_args, accepted)
+    if not added:
+        return arguments
+    print(f"comic-emotion: no GPU visible: running {name} on the CPU (added {','.join(added)} to --model_args)",
+          file=sys.stderr)
+    out = [a for i, a in enumerate(arguments) if not (a.startswith("--model_args=") or a == "--model_args"
+                                                        or (i and arguments[i - 1] == "--model_args"))]
+    return [*out, "--model_args", new_args]
 
 
 def _exit(code: int) -> int:
