@@ -199,6 +199,7 @@ def run_sweep(model_class: str, stages: Sequence[Stage], tasks: Sequence[str], o
     # Only this package's tasks: skip indexing lmms-eval's ~1,900 task files at every stage's start-up.
     env = {TASKS_ONLY_ENV: "1"} if all(t.startswith("comic_emotion") for t in tasks) else {}
     subtasks = expand_task_names(tasks)
+    from comic_emotion.data import is_synthetic
     from comic_emotion.leaderboard.runs import partial_note
 
     files, scores, demo, partial = [], [], False, None
@@ -212,8 +213,7 @@ def run_sweep(model_class: str, stages: Sequence[Stage], tasks: Sequence[str], o
             raise CheckpointError(f"{path}: config.model_args does not carry signature {stage.checkpoint.signature}")
         write_json_atomic(path.with_name(path.name.replace("_results.json", "_results.checkpoint.json")),
                           {"stage": stage.name, **stage.checkpoint.describe()})
-        demo = demo or any(str((c.get("metadata") or {}).get("data_source", "")).startswith("demo")
-                           for c in (results.get("configs") or {}).values())
+        demo = demo or any(is_synthetic(c.get("metadata") or {}) for c in (results.get("configs") or {}).values())
         partial = partial or partial_note(results, subtasks)
         files.append(str(path))
         scores.append(stage_scores(path, subtasks))

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from comic_emotion.data import is_synthetic
+
 # Keys of a task entry that are not metrics; "<metric>_stderr,<filter>" is lmms-eval's own stderr.
 _NON_METRIC_KEYS = {"alias", "samples", "name", "sample_len", "sample_count"}
 # model_args that change where a model runs, not what it answers.
@@ -50,7 +52,7 @@ class TaskResult:
 
     @property
     def demo(self) -> bool:
-        return str(self.metadata.get("data_source", "")).startswith("demo")
+        return is_synthetic(self.metadata)
 
     @property
     def variant(self) -> bool:

@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
+from comic_emotion.data import is_synthetic
+
 CHANGED_KEY = "perturbation_changed"
 
 
@@ -42,6 +44,7 @@ class TaskRun:
     severity: int | None
     results: dict[str, Any]
     samples: list[dict[str, Any]] | None = field(default=None, repr=False)
+    synthetic: bool = False  # computed on the demo set (comic_emotion.data.is_synthetic)
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -87,7 +90,7 @@ def load_runs(path: str | Path) -> list[TaskRun]:
         severity = metadata.get("severity")
         runs.append(TaskRun(task, model, str(metadata["dataset"]), str(metadata.get("data_split", "test")),
                             metadata.get("perturbation"), None if severity is None else int(severity),
-                            values, samples))
+                            values, samples, is_synthetic(metadata)))
     return runs
 
 
@@ -216,4 +219,5 @@ def robustness_report(paths: Sequence[str | Path], *, metric: str = "macro_f1",
     from comic_emotion.perturbations.cross_style import cross_style_matrix
 
     return {"metric": metric, "higher_is_better": higher, "reference_model": reference,
+            "synthetic": any(run.synthetic for run in runs),
             "groups": [groups[k] for k in sorted(groups)], "cross_style": cross_style_matrix(sorted(clean.values(), key=lambda r: r.task), metric=metric)}

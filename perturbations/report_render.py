@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from comic_emotion.data import DEMO_BANNER
+
 SECTIONS = (("robustness", "Noise robustness"), ("cross_language", "Cross-language (translation shift)"),
             ("ablation", "Modality ablations (full masks; not averaged into robustness)"))
 
@@ -19,6 +21,8 @@ def to_markdown(report: dict[str, Any]) -> str:
     """The report as markdown tables: one block per (model, dataset, split)."""
     metric = report["metric"]
     lines = [f"# Robustness report ({metric}, {'higher' if report['higher_is_better'] else 'lower'} is better)", ""]
+    if report.get("synthetic"):
+        lines += [f"> {DEMO_BANNER}", ""]
     for group in report["groups"]:
         lines += [f"## {group['model']} on {group['dataset']}/{group['split']}", "",
                   f"Clean ({group['clean_task']}): **{_f(group['clean_score'])}**", ""]
@@ -84,6 +88,8 @@ def plot(report: dict[str, Any], path: str | Path) -> None:
             axis.set_ylim(0, 1)  # a fixed scale, so a flat curve looks flat and panels compare
         axis.grid(alpha=0.3)
         axis.legend(fontsize=7)
+    if report.get("synthetic"):
+        figure.suptitle(DEMO_BANNER, fontsize=8, color="#9a6b00")
     figure.tight_layout()
     from comic_emotion.storage import atomic_path
 

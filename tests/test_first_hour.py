@@ -288,3 +288,44 @@ def test_run_on_a_machine_without_gpu_adds_device_cpu_and_says_so(tmp_path, demo
         in done.stderr
     (results,) = out.rglob("*_results.json")
     assert "device=cpu" in json.loads(results.read_text())["config"]["model_args"]
+    # lmms-eval's own table names every demo subtask as such (item 5)
+    assert "comic_emotion_comic [DEMO DATA: synthetic]" in done.stdout
+
+
+# --- 5. one typed synthetic flag, on every output --------------------------------------------
+
+
+def test_the_typed_flag_decides_not_the_display_string():
+    from comic_emotion.data import is_synthetic
+
+    assert is_synthetic({"data_synthetic": True, "data_source": "real"})
+    assert not is_synthetic({"data_synthetic": False, "data_source": "demo (synthetic; ...)"})
+    assert is_synthetic({"data_source": "demo (synthetic; ...)"})  # results written before the flag
+
+
+def test_demo_split_records_the_typed_flag(demo_root):
+    from comic_emotion.data import resolve_split
+
+    assert resolve_split("comic", "test").describe()["data_synthetic"] is True
+
+
+def test_robustness_json_markdown_and_png_say_demo(tmp_path):
+    from test_robustness_report import make_model
+
+    from comic_emotion.perturbations.report import robustness_report
+    from comic_emotion.perturbations.report_render import plot
+
+    path, _ = make_model(tmp_path / "a", "model_a", noise=0.5)
+    data = json.loads(path.read_text())
+    for config in data["configs"].values():
+        config["metadata"]["data_synthetic"] = True
+    path.write_text(json.dumps(data))
+    out = tmp_path / "report"
+    done = subprocess.run([CLI, "robustness", str(path), "--out", str(out)], capture_output=True, text=True,
+                          check=False)
+    assert done.returncode == 0, done.stderr
+    assert json.loads((out / "robustness.json").read_text())["synthetic"] is True
+    assert "> DEMO DATA: synthetic panels" in (out / "robustness.md").read_text()
+    report = robustness_report([path])
+    plot({**report, "synthetic": False}, tmp_path / "real.png")
+    assert (out / "robustness.png").read_bytes() != (tmp_path / "real.png").read_bytes()
