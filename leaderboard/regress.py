@@ -105,12 +105,21 @@ def load_thresholds(path: str | os.PathLike[str] | None) -> dict[str, Any]:
         if not isinstance(per_metric, Mapping):
             raise GateInputError(f"{path}: tasks.{task}: expected metric: {{max_drop, alpha}} entries")
         tasks[task] = {m: _check_threshold(f"{path}: tasks.{task}.{m}", v) for m, v in per_metric.items()}
-    for metric in [*metrics, *(m for t in tasks.values() for m in t)]:
-        try:
-            metric_meta(metric)
-        except ValueError as exc:
-            raise GateInputError(f"{path}: {exc}") from None
-    return {"default": default, "metrics": metrics, "tasks": tasks}
+    from comic_emotion.metrics.scoring import METRICS
+
+    for where, metric in [*((f"metrics.{m}", m) for m in metrics),
+                          *((f"tasks.{t}.{m}", m) for t, per in tasks.items() for m in per)]:
+        if metric not in METRICS:
+            raise GateInputError(f"{path}: {where}: unknown metric {metric!r}; {_did_you_mean(metric, METRICS)}"
+                                 f"known: {', '.join(sorted(METRICS))}")
+    return {"default": default, "metrics": metrics, "tasks": tasks, "source": str(path)}
+
+
+def _did_you_mean(name: str, known: Any) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.8)
+    return f"did you mean {close[0]}? " if close else ""
 
 
 def _threshold(thresholds: Mapping[str, Any], task: str, metric: str) -> dict[str, float]:
@@ -194,6 +203,11 @@ def compare(baseline: str | os.PathLike[str], candidate: str | os.PathLike[str],
     except RunError as exc:
         raise GateInputError(str(exc)) from None
     _check_comparable(base, cand)
+    unknown = sorted(set(thresholds["tasks"]) - set(base.clean_tasks()))
+    if unknown:
+        raise GateInputError(f"{thresholds.get('source', 'thresholds')}: tasks.{unknown[0]}: no such task in the "
+                             f"runs; {_did_you_mean(unknown[0], base.clean_tasks())}"
+                             f"tasks: {', '.join(sorted(base.clean_tasks()))}")
     rows = []
     for task, a in sorted(base.clean_tasks().items()):
         b = cand.tasks[task]

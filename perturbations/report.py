@@ -63,6 +63,10 @@ def _model_of(results: dict[str, Any]) -> str:
 def load_runs(path: str | Path) -> list[TaskRun]:
     """The comic_emotion tasks of one results file (``*_results.json``) and their sample logs."""
     path = Path(path)
+    if path.is_dir():
+        found = sorted(path.rglob("*_results.json"))
+        example = f", e.g. {found[-1]}" if found else " (none found in it)"
+        raise ValueError(f"{path}: is a directory; pass the *_results.json files lmms-eval wrote{example}")
 
     def refuse(constant: str) -> None:
         raise ValueError(f"{path}: contains {constant}, which strict JSON does not allow; the run is broken, rerun it")
@@ -175,7 +179,11 @@ def robustness_report(paths: Sequence[str | Path], *, metric: str = "macro_f1",
     from comic_emotion.perturbations import PERTURBATIONS
 
     if metric not in METRICS:
-        raise ValueError(f"unknown metric {metric!r}; known: {', '.join(sorted(METRICS))}")
+        import difflib
+
+        close = difflib.get_close_matches(metric, list(METRICS), n=1, cutoff=0.8)
+        hint = f"did you mean {close[0]}? " if close else ""
+        raise ValueError(f"unknown metric {metric!r}; {hint}known: {', '.join(sorted(METRICS))}")
     higher = METRICS[metric].higher_is_better
     runs = [run for path in paths for run in load_runs(path)]
     clean = {run.key: run for run in runs if run.perturbation is None}

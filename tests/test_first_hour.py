@@ -329,3 +329,53 @@ def test_robustness_json_markdown_and_png_say_demo(tmp_path):
     report = robustness_report([path])
     plot({**report, "synthetic": False}, tmp_path / "real.png")
     assert (out / "robustness.png").read_bytes() != (tmp_path / "real.png").read_bytes()
+
+
+# --- 7. typos and directories -----------------------------------------------------------------
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([CLI, *args], capture_output=True, text=True, check=False)
+
+
+def test_misspelt_task_and_metric_names_get_a_did_you_mean(tmp_path):
+    run = _cli("run", "--model", "comic_emotion_majority", "--tasks", "comic_emotoin_comic",
+               "--output_path", str(tmp_path / "out"))
+    assert run.returncode == 2 and run.stderr.strip() == (
+        "comic-emotion: error: --tasks: unknown task 'comic_emotoin_comic'; did you mean comic_emotion_comic?")
+    score = _cli("score", "--task", "comic_emotion_mnaga", "--predictions", str(tmp_path / "p.jsonl"))
+    assert score.returncode != 0 and "did you mean comic_emotion_manga?" in score.stderr
+    from test_robustness_report import make_model
+
+    path, _ = make_model(tmp_path / "a", "model_a", noise=0.5)
+    robust = _cli("robustness", str(path), "--metric", "macro_f")
+    assert robust.returncode == 1 and "unknown metric 'macro_f'; did you mean macro_f1?" in robust.stderr
+    assert len(robust.stderr.strip().splitlines()) == 1
+
+
+def test_regress_thresholds_with_a_task_or_metric_typo_are_errors(tmp_path):
+    baseline = write_run(tmp_path / "base", n=30)
+    thresholds = tmp_path / "t.yaml"
+    thresholds.write_text("tasks: {comic_emotion_comc: {macro_f1: {max_drop: 0.5}}}\n")
+    done = _cli("regress", "--baseline", str(baseline), "--candidate", str(baseline), "--thresholds", str(thresholds))
+    assert done.returncode == 2 and done.stderr.strip().splitlines() == [
+        f"comic-emotion: error: {thresholds}: tasks.comic_emotion_comc: no such task in the runs; did you mean "
+        "comic_emotion_comic? tasks: comic_emotion_art, comic_emotion_comic, comic_emotion_manga"]
+    thresholds.write_text("metrics: {macro_f: {max_drop: 0.5}}\n")
+    done = _cli("regress", "--baseline", str(baseline), "--candidate", str(baseline), "--thresholds", str(thresholds))
+    assert done.returncode == 2 and f"{thresholds}: metrics.macro_f: unknown metric 'macro_f'; did you mean " \
+        "macro_f1?" in done.stderr
+
+
+def test_robustness_and_score_given_a_directory_say_what_to_pass(tmp_path):
+    run = write_run(tmp_path / "run", n=10)
+    robust = _cli("robustness", str(run.parent))
+    assert robust.returncode == 1 and "Errno" not in robust.stderr
+    assert robust.stderr.strip() == (f"comic-emotion: error: {run.parent}: is a directory; pass the *_results.json "
+                                     f"files lmms-eval wrote, e.g. {run}")
+    score = _cli("score", "--task", "comic_emotion_comic", "--predictions", str(tmp_path))
+    assert score.returncode != 0 and "Errno" not in score.stderr and "is a directory" in score.stderr
+    predictions = tmp_path / "p.jsonl"
+    predictions.write_text("")
+    out = _cli("score", "--task", "comic_emotion_comic", "--predictions", str(predictions), "--out", str(tmp_path))
+    assert out.returncode == 2 and "Errno" not in out.stderr and "--out takes the JSON report's file name" in out.stderr

@@ -245,6 +245,11 @@ def check_limit(text: str | float, tasks: Iterable[str]) -> float:
     return limit
 
 
+def known_task_names() -> list[str]:
+    """Names of this package's tasks and groups, sorted."""
+    return sorted(_task_configs())
+
+
 def expand_task_names(names: Iterable[str]) -> list[str]:
     """Subtasks behind task or group names; groups of this package are expanded from their YAML."""
     groups = {name: [str(t) for t in config["task"]] for name, config in _task_configs().items()

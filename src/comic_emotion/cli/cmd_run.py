@@ -60,6 +60,7 @@ def run(args: argparse.Namespace) -> int:
         output = DEFAULT_OUTPUT
         arguments += ["--output_path", output]
     names = [t.strip() for t in tasks.split(",") if t.strip()]
+    _check_task_names(names)
     limit = _option(arguments, "--limit")
     if limit is not None:
         try:
@@ -94,6 +95,20 @@ def run(args: argparse.Namespace) -> int:
     print(summary_table(results))
     print(f"\nresults: {new[-1]}")
     return _exit(0)
+
+
+def _check_task_names(names: list[str]) -> None:
+    """A name that is not ours but close to one of ours is a typo: say which task was meant."""
+    import difflib
+
+    from comic_emotion.cli.main import CliError
+    from comic_emotion.runner import known_task_names
+
+    known = known_task_names()
+    for name in names:
+        close = [] if name in known else difflib.get_close_matches(name, known, n=1, cutoff=0.85)
+        if close:
+            raise CliError(f"--tasks: unknown task {name!r}; did you mean {close[0]}?", exit_code=2)
 
 
 def _on_cpu_without_gpu(arguments: list[str]) -> list[str]:

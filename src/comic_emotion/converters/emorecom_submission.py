@@ -75,6 +75,8 @@ def read_submission(path: str | Path, expected_ids: Sequence[str]) -> tuple[list
     scores = np.full((len(expected), len(LABELS)), np.nan)
     filled = np.zeros(len(expected), dtype=bool)
     columns: list[int] | None = None
+    if path.is_dir():
+        raise ValueError(f"{path}: is a directory; pass the submission CSV (results.csv)")
     if not path.is_file():
         raise ValueError(f"{path}: submission file not found")
     with open(path, encoding="utf-8-sig", newline="") as handle:
