@@ -9,10 +9,14 @@ when it was defined for the baseline and is undefined for the candidate. A drop 
 with no paired test (a run without sample logs, fewer than 2 samples) is *cannot judge*: the gate
 has no evidence either way and says why, rather than failing the checkpoint (exit code 2, not 1).
 
+By default only the headline metrics (:data:`GATED_BY_DEFAULT`) are gated; a metric named in the
+thresholds file is gated too, and ``gate: all`` gates every metric both runs have.
+
 Thresholds are user input (YAML, read with ``yaml.safe_load`` only)::
 
     alpha: 0.05            # significance level
     max_drop: 0.0          # default allowed drop, in the metric's own units
+    gate: [macro_f1, intensity_mae]   # or "all"; default: GATED_BY_DEFAULT
     metrics:               # per metric (optional)
       macro_f1: {max_drop: 0.01}
     tasks:                 # per task and metric (optional, wins over metrics)
@@ -33,6 +37,10 @@ from comic_emotion.leaderboard.ranking import metric_meta
 from comic_emotion.leaderboard.runs import Run, RunError, TaskResult, load_run
 
 DEFAULT_THRESHOLDS = {"alpha": 0.05, "max_drop": 0.0}
+# The headline metrics: each task's official metric (macro-F1, EmoRecCom's ROC-AUC, the label-free
+# tasks' speaker ARI and answer ROUGE-L), accuracy, intensity error and the parse-failure rate.
+GATED_BY_DEFAULT = ("macro_f1", "accuracy", "roc_auc_macro", "speaker_ari", "answer_rougeL", "intensity_mae",
+                    "parse_failure_rate")
 ACCURACY_LIKE = ("accuracy", "exact_match")
 N_RESAMPLES = 1000
 SEED = 0
@@ -81,7 +89,7 @@ def _check_threshold(where: str, value: Any) -> Mapping[str, float]:
 def load_thresholds(path: str | os.PathLike[str] | None) -> dict[str, Any]:
     """Read and validate a thresholds YAML (``yaml.safe_load``); ``None`` gives the defaults."""
     if path is None:
-        return {"default": dict(DEFAULT_THRESHOLDS), "metrics": {}, "tasks": {}}
+        return {"default": dict(DEFAULT_THRESHOLDS), "metrics": {}, "tasks": {}, "gate": list(GATED_BY_DEFAULT)}
     import yaml
 
     try:
@@ -95,9 +103,12 @@ def load_thresholds(path: str | os.PathLike[str] | None) -> dict[str, Any]:
     data = {} if data is None else data
     if not isinstance(data, Mapping):
         raise GateInputError(f"{path}: expected a mapping at the top level, got {type(data).__name__}")
-    unknown = set(data) - _KEYS - {"metrics", "tasks"}
+    unknown = set(data) - _KEYS - {"metrics", "tasks", "gate"}
     if unknown:
-        raise GateInputError(f"{path}: unknown keys {sorted(unknown)}; allowed: alpha, max_drop, metrics, tasks")
+        raise GateInputError(f"{path}: unknown keys {sorted(unknown)}; allowed: alpha, max_drop, gate, metrics, tasks")
+    gate = data.get("gate", list(GATED_BY_DEFAULT))
+    if gate != "all" and (not isinstance(gate, list) or not all(isinstance(m, str) for m in gate)):
+        raise GateInputError(f"{path}: gate: expected \"all\" or a list of metric names, got {gate!r}")
     default = {**DEFAULT_THRESHOLDS, **_check_threshold(str(path), {k: data[k] for k in _KEYS if k in data})}
     metrics = {m: _check_threshold(f"{path}: metrics.{m}", v) for m, v in (data.get("metrics") or {}).items()}
     tasks = {}
@@ -107,12 +118,15 @@ def load_thresholds(path: str | os.PathLike[str] | None) -> dict[str, Any]:
         tasks[task] = {m: _check_threshold(f"{path}: tasks.{task}.{m}", v) for m, v in per_metric.items()}
     from comic_emotion.metrics.scoring import METRICS
 
-    for where, metric in [*((f"metrics.{m}", m) for m in metrics),
+    for where, metric in [*((f"gate[{i}]", m) for i, m in enumerate(gate if gate != "all" else [])),
+                          *((f"metrics.{m}", m) for m in metrics),
                           *((f"tasks.{t}.{m}", m) for t, per in tasks.items() for m in per)]:
         if metric not in METRICS:
             raise GateInputError(f"{path}: {where}: unknown metric {metric!r}; {_did_you_mean(metric, METRICS)}"
                                  f"known: {', '.join(sorted(METRICS))}")
-    return {"default": default, "metrics": metrics, "tasks": tasks, "source": str(path)}
+    if gate != "all":  # a metric given its own threshold is gated
+        gate = sorted({*gate, *metrics, *(m for per in tasks.values() for m in per)})
+    return {"default": default, "metrics": metrics, "tasks": tasks, "gate": gate, "source": str(path)}
 
 
 def _did_you_mean(name: str, known: Any) -> str:
@@ -170,6 +184,8 @@ def paired_test(metric: str, rows_a: list[dict], rows_b: list[dict]) -> tuple[fl
         return None, None, None, "none (fewer than 2 samples)"
     diffs = draws_b - draws_a
     diffs = diffs[np.isfinite(diffs)]
+    if diffs.size == 0:  # every resample left the metric undefined (numpy would warn "Mean of empty slice")
+        return None, None, None, "none (metric undefined on every resample)"
     observed = prep_b.value() - prep_a.value()
     interval = percentile_interval(diffs)
     p = float((np.sum(np.abs(diffs - diffs.mean()) >= abs(observed)) + 1) / (diffs.size + 1))
@@ -215,7 +231,9 @@ def compare(baseline: str | os.PathLike[str], candidate: str | os.PathLike[str],
         no_logs = [f"the {name} ({run.path.name})" for name, run, result in (("baseline", base, a),
                                                                              ("candidate", cand, b))
                    if result.rows is None]
-        for metric in sorted(m for m in a.metrics if m in b.metrics and not m.endswith(("_ci_low", "_ci_high"))):
+        gate = thresholds.get("gate", "all")
+        for metric in sorted(m for m in a.metrics if m in b.metrics and not m.endswith(("_ci_low", "_ci_high"))
+                             and (gate == "all" or m in gate)):
             meta = metric_meta(metric)
             limit = _threshold(thresholds, task, metric)
             va, vb = a.metrics[metric], b.metrics[metric]

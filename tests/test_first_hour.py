@@ -379,3 +379,45 @@ def test_robustness_and_score_given_a_directory_say_what_to_pass(tmp_path):
     predictions.write_text("")
     out = _cli("score", "--task", "comic_emotion_comic", "--predictions", str(predictions), "--out", str(tmp_path))
     assert out.returncode == 2 and "Errno" not in out.stderr and "--out takes the JSON report's file name" in out.stderr
+
+
+# --- 10. gate configuration ---------------------------------------------------------------------
+
+
+def test_gate_checks_headline_metrics_by_default_and_more_on_request(tmp_path):
+    from comic_emotion.leaderboard.regress import GATED_BY_DEFAULT, compare, load_thresholds
+
+    baseline = write_run(tmp_path / "base", n=30)
+    data = json.loads(baseline.read_text())
+    for task in ("comic_emotion_comic", "comic_emotion_manga", "comic_emotion_art"):
+        data["results"][task]["hamming_loss,none"] = 0.1
+    baseline.write_text(json.dumps(data))
+    assert {r.metric for r in compare(baseline, baseline)} == {"macro_f1", "accuracy", "intensity_mae"}
+    assert set(GATED_BY_DEFAULT) >= {"macro_f1", "accuracy", "intensity_mae", "parse_failure_rate"}
+    for text, extra in (("gate: all\n", {"hamming_loss"}), ("metrics: {hamming_loss: {max_drop: 0.1}}\n",
+                                                            {"hamming_loss"}), ("gate: [macro_f1]\n", set())):
+        path = tmp_path / "t.yaml"
+        path.write_text(text)
+        metrics = {r.metric for r in compare(baseline, baseline, thresholds=load_thresholds(path))}
+        expected = {"macro_f1"} | extra if text.startswith("gate: [") else \
+            {"macro_f1", "accuracy", "intensity_mae"} | extra
+        assert metrics == expected, text
+    path.write_text("gate: everything\n")
+    with pytest.raises(ValueError, match=r"t.yaml: gate: expected \"all\" or a list of metric names"):
+        load_thresholds(path)
+
+
+def test_paired_test_on_a_metric_undefined_on_every_resample_warns_nothing():
+    import warnings
+
+    from test_leaderboard import make_rows
+
+    from comic_emotion.leaderboard.regress import paired_test
+
+    rows_a, _ = make_rows("t", n=3, correct=0.5, seed=0)
+    rows_b, _ = make_rows("t", n=3, correct=0.5, seed=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for metric in ("intensity_pearson", "intensity_spearman"):
+            low, high, p, test = paired_test(metric, rows_a, rows_b)
+            assert test.startswith("none (") and p is None, (metric, test)
