@@ -421,3 +421,26 @@ def test_paired_test_on_a_metric_undefined_on_every_resample_warns_nothing():
         for metric in ("intensity_pearson", "intensity_spearman"):
             low, high, p, test = paired_test(metric, rows_a, rows_b)
             assert test.startswith("none (") and p is None, (metric, test)
+
+
+# --- 11. stages -------------------------------------------------------------------------------
+
+
+def test_missing_base_is_not_reported_as_a_base_mismatch_and_errors_name_the_real_flag(tmp_path):
+    from comic_emotion.baselines.staged import CheckpointError, plan_checkpoint
+    from comic_emotion.testing.tiny_vlm import build_tiny_lora_adapter, build_tiny_qwen2_vl
+
+    base = build_tiny_qwen2_vl(tmp_path / "base", seed=0)
+    adapter = build_tiny_lora_adapter(base, tmp_path / "stage-art", seed=1)
+    missing = tmp_path / "bsae"
+    done = _cli("stages", "--model", "qwen2_vl", "--base", str(missing), "--adapters", str(adapter),
+                "--output", str(tmp_path / "out"))
+    assert done.returncode == 1 and done.stderr.strip() == (
+        f"comic-emotion: error: {missing}: base checkpoint not found; pass an existing model directory or a hub id "
+        "(e.g. Qwen/Qwen2.5-VL-7B-Instruct)")
+    other = tmp_path / "copy"
+    other.mkdir()
+    with pytest.raises(CheckpointError, match="--no-check-base with comic-emotion stages; check_base=false in "
+                                              "--model_args"):
+        plan_checkpoint(str(other), [str(adapter)])
+    assert not (tmp_path / "out").exists()
