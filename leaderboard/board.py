@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from importlib import resources
@@ -132,8 +133,41 @@ def entry_key(model: str, checkpoint: str, tasks: Mapping[str, Mapping[str, Any]
     return hashlib.sha256(json.dumps(identity).encode()).hexdigest()[:16]
 
 
+STAGED_MODEL = "comic_emotion_staged"
+
+
+def recorded_stage(run: Run) -> tuple[str, dict[str, Any]] | None:
+    """(model name, stage) of a ``comic_emotion_staged`` run, from its checkpoint record or model_args.
+
+    ``comic-emotion stages`` writes ``<date>_results.checkpoint.json`` beside the results with the
+    stage's name; a run by hand has only ``model_args`` (``model_class``, ``pretrained``, ``adapters``
+    in order, ``merge``), from which the stage is named as the sweep names it: ``base``, ``+<last
+    adapter>``, ``merged``. Other models give ``None``.
+    """
+    if run.model != STAGED_MODEL:
+        return None
+    args = dict(part.split("=", 1) for part in run.model_args.split(",") if "=" in part)
+    sidecar = run.path.with_name(run.path.name.replace("_results.json", "_results.checkpoint.json"))
+    try:
+        record = json.loads(sidecar.read_text(encoding="utf-8")) if sidecar.is_file() else {}
+    except (OSError, ValueError):
+        record = {}
+    adapters = [a.strip() for a in re.split(r"[+;]", args.get("adapters", "")) if a.strip()]
+    merged = str(args.get("merge", "")).lower() in ("1", "true", "yes") or bool(record.get("merged"))
+    name = str(record.get("stage") or ("merged" if merged else f"+{Path(adapters[-1]).name}" if adapters else "base"))
+    chain = record.get("adapters") if isinstance(record.get("adapters"), list) else adapters
+    stage = {"name": name, "index": len(chain) + (1 if merged else 0),
+             "base": str(record.get("base") or args.get("pretrained") or run.model)}
+    return f"{args.get('model_class', run.model)} [{name}]", stage
+
+
 def build_entry(run: Run, *, stage: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """One board entry from a run: per-task metrics with CIs, overall score, licences, provenance."""
+    model = run.model
+    derived = recorded_stage(run)
+    if derived is not None:  # a staged entry is named by its stage, not comic_emotion_staged
+        model, recorded = derived
+        stage = stage if stage is not None else recorded
     clean = run.clean_tasks()
     if not clean:
         raise BoardError(f"{run.path}: only perturbed variants; add the run that includes the clean subtasks")
@@ -158,8 +192,8 @@ def build_entry(run: Run, *, stage: Mapping[str, Any] | None = None) -> dict[str
         partial = {"limit": run.limit, "note": run.partial_note(),
                    "samples": {t: list(n) for t, n in sorted(run.samples.items()) if t in clean}}
     entry: dict[str, Any] = {
-        "key": entry_key(run.model, run.checkpoint, tasks, partial=partial),
-        "model": run.model,
+        "key": entry_key(model, run.checkpoint, tasks, partial=partial),
+        "model": model,
         "checkpoint": run.checkpoint,
         "tasks": tasks,
         "overall": overall_score(clean, headers),

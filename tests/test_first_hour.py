@@ -444,3 +444,27 @@ def test_missing_base_is_not_reported_as_a_base_mismatch_and_errors_name_the_rea
                                               "--model_args"):
         plan_checkpoint(str(other), [str(adapter)])
     assert not (tmp_path / "out").exists()
+
+
+def test_leaderboard_names_staged_entries_by_their_stage(tmp_path):
+    from comic_emotion.leaderboard import add_results
+    from comic_emotion.leaderboard.board import read_board
+
+    board = tmp_path / "board.json"
+    common = "model_class=qwen2_vl,pretrained=/m/base"
+    runs = [write_run(tmp_path / name, model="comic_emotion_staged", model_args=f"{common}{extra}", seed=i)
+            for i, (name, extra) in enumerate([("b", ""), ("a", ",adapters=/m/stage-art"),
+                                               ("ab", ",adapters=/m/stage-art+/m/stage-manga"),
+                                               ("m", ",adapters=/m/stage-art+/m/stage-manga,merge=true")])]
+    swept = write_run(tmp_path / "s", model="comic_emotion_staged", model_args="model_class=qwen2_vl,pretrained=/m/merged",
+                      seed=9)
+    swept.with_name(swept.name.replace("_results.json", "_results.checkpoint.json")).write_text(json.dumps(
+        {"stage": "merged", "base": "/m/base", "merged": True, "adapters": [{"name": "a"}, {"name": "b"}]}))
+    add_results(board, [*runs, swept], allow_demo=True)
+    entries = {e["model"]: e["stage"] for e in read_board(board)["entries"]}
+    assert "comic_emotion_staged" not in entries
+    assert entries["qwen2_vl [base]"] == {"name": "base", "index": 0, "base": "/m/base"}
+    assert entries["qwen2_vl [+stage-art]"]["index"] == 1
+    assert entries["qwen2_vl [+stage-manga]"] == {"name": "+stage-manga", "index": 2, "base": "/m/base"}
+    assert [s["index"] for m, s in entries.items() if m == "qwen2_vl [merged]"] == [3]
+    assert len(read_board(board)["entries"]) == 5
