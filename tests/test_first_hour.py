@@ -468,3 +468,25 @@ def test_leaderboard_names_staged_entries_by_their_stage(tmp_path):
     assert entries["qwen2_vl [+stage-manga]"] == {"name": "+stage-manga", "index": 2, "base": "/m/base"}
     assert [s["index"] for m, s in entries.items() if m == "qwen2_vl [merged]"] == [3]
     assert len(read_board(board)["entries"]) == 5
+
+
+# --- 8. a corrupt demo cache ------------------------------------------------------------------
+
+
+def test_truncated_demo_parquet_is_detected_by_its_hash_and_regenerated(tmp_path, monkeypatch, capsys):
+    from comic_emotion import data
+    from comic_emotion.storage import read_manifest, read_records, sha256_file
+
+    monkeypatch.setenv("COMIC_EMOTION_CACHE", str(tmp_path / "cache"))
+    root = data.ensure_demo()
+    split = root / "comic" / "test.parquet"
+    expected = read_manifest(root / "comic")["splits"]["test"]["sha256"]
+    split.write_bytes(split.read_bytes()[:1000])  # a truncated download or an interrupted copy
+    data._VERIFIED_DEMO.clear()  # a new process
+    assert data.ensure_demo() == root
+    assert sha256_file(split) == expected and len(list(read_records(split))) == 100
+    err = capsys.readouterr().err
+    assert err.strip() == (f"comic-emotion: the demo cache {root} is damaged ({split}: contents differ from the "
+                           "sha256 in its manifest); generating it again")
+    assert data.ensure_demo() == root and capsys.readouterr().err == ""  # checked once per process
+    assert not list((tmp_path / "cache").glob("*.lock"))

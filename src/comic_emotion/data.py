@@ -102,17 +102,56 @@ def demo_dir(seed: int = DEMO_SEED) -> Path:
     return cache_root() / f"demo-v{GENERATOR_VERSION}-seed{seed}"
 
 
+_VERIFIED_DEMO: set[Path] = set()  # demo roots whose split hashes matched their manifests in this process
+
+
+def demo_damage(root: Path) -> str | None:
+    """Why a generated demo set is unusable (a manifest or split missing, or a split's sha256 differing
+    from its manifest, e.g. a truncated parquet), or ``None`` when every split matches."""
+    from comic_emotion.demo.build import DOMAINS
+    from comic_emotion.storage import sha256_file
+
+    for domain in DOMAINS:
+        try:
+            manifest = read_manifest(root / domain)
+        except DataError as exc:
+            return str(exc).split(";")[0]
+        for split, info in sorted((manifest.get("splits") or {}).items()):
+            path = root / domain / f"{split}.parquet"
+            if not path.is_file():
+                return f"{path}: missing"
+            if sha256_file(path) != info.get("sha256"):
+                return f"{path}: contents differ from the sha256 in its manifest"
+    return None
+
+
 def ensure_demo(seed: int = DEMO_SEED) -> Path:
-    """Generate the demo set once (under a file lock, so parallel ranks wait) and return its root."""
+    """Generate the demo set once (under a file lock, so parallel ranks wait) and return its root.
+
+    An existing set is checked once per process against the split hashes in its manifests (about
+    20 ms); a damaged one (a truncated or edited parquet, a deleted file) is generated again, with a
+    line on stderr, instead of failing the run: it is a cache, and the generator is deterministic.
+    """
+    import sys
+
     from comic_emotion.demo.build import build_demo
 
     root = demo_dir(seed)
-    if (root / "complete").exists():
+    if root in _VERIFIED_DEMO and (root / "complete").exists():
         return root
     root.parent.mkdir(parents=True, exist_ok=True)
+    damage = demo_damage(root) if (root / "complete").exists() else None
+    if (root / "complete").exists() and damage is None:
+        _VERIFIED_DEMO.add(root)
+        return root
     with file_lock(str(root) + ".lock"):
         if not (root / "complete").exists():
             build_demo(root, seed=seed)
+        elif demo_damage(root) is not None:  # again under the lock: another process may have rebuilt it
+            print(f"comic-emotion: the demo cache {root} is damaged ({damage}); generating it again",
+                  file=sys.stderr, flush=True)
+            build_demo(root, seed=seed)
+    _VERIFIED_DEMO.add(root)
     return root
 
 
