@@ -490,3 +490,62 @@ def test_truncated_demo_parquet_is_detected_by_its_hash_and_regenerated(tmp_path
                            "sha256 in its manifest); generating it again")
     assert data.ensure_demo() == root and capsys.readouterr().err == ""  # checked once per process
     assert not list((tmp_path / "cache").glob("*.lock"))
+
+
+# --- 12. one vocabulary -----------------------------------------------------------------------
+
+
+def _all_help() -> dict[str, str]:
+    import argparse
+
+    from comic_emotion.cli.main import build_parser
+
+    parser = build_parser()
+    texts = {"comic-emotion": parser.format_help()}
+    pending = [("comic-emotion", parser)]
+    while pending:
+        name, current = pending.pop()
+        for action in current._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for sub_name, sub in action.choices.items():
+                    texts[f"{name} {sub_name}"] = sub.format_help()
+                    pending.append((f"{name} {sub_name}", sub))
+    return texts
+
+
+def test_every_help_text_renders_cleanly():
+    texts = _all_help()
+    assert {"comic-emotion demo", "comic-emotion stages", "comic-emotion regress", "comic-emotion leaderboard add"} \
+        <= set(texts)
+    for name, text in texts.items():
+        assert "%%" not in text and "%(" not in text, name
+        assert "``" not in text and ":func:" not in text and ":class:" not in text, name
+
+
+@pytest.mark.parametrize(("argv", "dest", "value"), [
+    (["demo", "--model_args", "a=1"], "model_args", "a=1"),
+    (["demo", "--model-args", "a=1"], "model_args", "a=1"),
+    (["demo", "--output_path", "x"], "output", "x"),
+    (["demo", "--out", "x"], "output", "x"),
+    (["stages", "--model", "m", "--base", "b", "--model_args", "a=1"], "model_args", "a=1"),
+    (["stages", "--model", "m", "--base", "b", "--gen_kwargs", "t=1"], "gen_kwargs", "t=1"),
+    (["stages", "--model", "m", "--base", "b", "--batch_size", "2"], "batch_size", "2"),
+    (["stages", "--model", "m", "--base", "b", "--output_path", "x"], "output", "x"),
+    (["robustness", "r.json", "--output", "x"], "out", "x"),
+    (["score", "--task", "t", "--predictions", "p", "--output", "x"], "out", Path("x")),
+    (["leaderboard", "render", "--board", "b", "--output", "x"], "out", "x"),
+])
+def test_lmms_eval_spellings_and_their_aliases_are_both_accepted(argv, dest, value):
+    from comic_emotion.cli.main import build_parser
+
+    assert getattr(build_parser().parse_args(argv), dest) == value
+
+
+def test_regress_json_is_a_flag_that_may_name_a_file(tmp_path):
+    run = write_run(tmp_path / "run", n=20)
+    printed = _cli("regress", "--baseline", str(run), "--candidate", str(run), "--json")
+    assert printed.returncode == 0, printed.stderr
+    assert json.loads(printed.stdout)["verdict"] == "ok"
+    written = _cli("regress", "--baseline", str(run), "--candidate", str(run), "--json", str(tmp_path / "g.json"))
+    assert written.returncode == 0 and json.loads((tmp_path / "g.json").read_text())["verdict"] == "ok"
+    assert "No regression" in written.stdout

@@ -21,10 +21,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--output.",
         epilog="example: comic-emotion demo --output results/demo --model comic_emotion_text",
     )
-    parser.add_argument("--output", default="results/demo", help="lmms-eval --output_path (default: %(default)s)")
+    parser.add_argument("--output", "--output_path", "--out", dest="output", default="results/demo",
+                        help="lmms-eval --output_path (default: %(default)s)")
     parser.add_argument("--model", action="append", help="lmms-eval model name; repeatable "
                         f"(default: {', '.join(DEFAULT_MODELS)})")
-    parser.add_argument("--model-args", default="", help="lmms-eval --model_args (applied to every model)")
+    parser.add_argument("--model_args", "--model-args", dest="model_args", default="",
+                        help="lmms-eval --model_args (applied to every model)")
     parser.add_argument("--limit", type=int, default=None, help="samples per subtask (testing only)")
     parser.set_defaults(func=run)
 

@@ -13,7 +13,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "results files, and render it as a self-contained HTML page with per-sample viewers.",
         epilog="examples:\n"
         "  comic-emotion leaderboard add results/qwen/2025-01-01T10-00-00_results.json --board leaderboard.json\n"
-        "  comic-emotion leaderboard add results/demo/*/*_results.json --board demo-board.json --allow-demo\n"
+        "  comic-emotion leaderboard add results/demo/*_results.json --board demo-board.json --allow-demo\n"
         "  comic-emotion leaderboard render --board leaderboard.json --out site/ --runs results/qwen/*_results.json",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -34,7 +34,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     add.set_defaults(func=run_add)
     render = actions.add_parser("render", help="write the static page (index.html) and sample viewers")
     render.add_argument("--board", required=True, help="leaderboard JSON")
-    render.add_argument("--out", required=True, help="output directory")
+    render.add_argument("--out", "--output", dest="out", required=True, help="output directory")
     render.add_argument("--runs", nargs="*", default=[], help="results files with sample logs: one viewer each")
     render.set_defaults(func=run_render)
 

@@ -30,7 +30,8 @@ _EPILOG = """examples:
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "score", help="score a predictions JSONL file with the task's metrics (value ± 95%% CI)",
-        description=__doc__.split("\n\n")[0], epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+        description=__doc__.split("\n\n")[0].replace("``", ""),  # the module docstring is RST
+        epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--task", required=True, help="lmms-eval task name, e.g. comic_emotion_comic")
     given = parser.add_mutually_exclusive_group(required=True)
     given.add_argument("--predictions", type=Path, help="JSONL file, one prediction per line (a .csv file is read "
@@ -39,7 +40,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--split", help="prepared split to score against (default: the task's)")
     parser.add_argument("--exclude-other", action="store_true",
                         help="EmoRecCom: average 7 classes, leaving out 'other' (not the official metric)")
-    parser.add_argument("--out", type=Path, help="write every metric with its CI and signature as JSON here")
+    parser.add_argument("--out", "--output", dest="out", type=Path,
+                        help="write every metric with its CI and signature as JSON here")
     parser.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
     parser.add_argument("--n-resamples", type=int, default=1000, help="bootstrap resamples (default 1000)")
     parser.add_argument("--json", action="store_true", help="print the JSON instead of the table")
