@@ -172,20 +172,36 @@ def _fmt(value: Any, signed: bool = False) -> str:
     return f"{value:+.4f}" if signed else f"{value:.4f}"
 
 
-def markdown_table(rows: Sequence[Mapping[str, Any]], *, demo: bool, partial: str | None = None) -> str:
-    """The stage-delta table as markdown; ``partial`` is the note of a ``--limit`` sweep."""
+# The metrics stage_deltas.md shows; stage_deltas.json keeps every metric.
+HEADLINE_METRICS = ("macro_f1", "accuracy", "roc_auc_macro", "speaker_ari", "answer_rougeL", "intensity_mae",
+                    "parse_failure_rate")
+
+
+def markdown_table(rows: Sequence[Mapping[str, Any]], *, demo: bool, partial: str | None = None,
+                   metrics: Sequence[str] | None = HEADLINE_METRICS) -> str:
+    """The stage-delta table as markdown: the headline ``metrics`` (``None``: all), defined rows only.
+
+    ``partial`` is the note of a ``--limit`` sweep. Rows left out are counted under the table.
+    """
     from comic_emotion.runner import DEMO_BANNER
 
     lines = [f"> {DEMO_BANNER}", ""] if demo else []
     if partial:
         lines += [f"> PARTIAL RUN: {partial.split(': ', 1)[-1]}; not a full evaluation", ""]
+    shown = [r for r in rows if (metrics is None or r["metric"] in metrics) and r["score"] is not None]
+    undefined = sum(1 for r in rows if (metrics is None or r["metric"] in metrics) and r["score"] is None)
     lines += ["| stage | task | metric | score | 95% CI | Δ prev | Δ base | forgetting |",
               "| --- | --- | --- | --- | --- | --- | --- | --- |"]
-    for r in rows:
+    for r in shown:
         ci = "–" if r["ci_low"] is None else f"[{r['ci_low']:.4f}, {r['ci_high']:.4f}]"
         lines.append(f"| {r['stage']} | {r['task']} | {r['metric']}{' ↓' if r['lower_is_better'] else ''} | "
                      f"{_fmt(r['score'])} | {ci} | {_fmt(r['delta_prev'], True)} | {_fmt(r['delta_base'], True)} | "
                      f"{_fmt(r['forgetting'])} |")
+    hidden = len(rows) - len(shown) - undefined
+    notes = [f"{undefined} undefined (N/A) rows hidden" if undefined else "",
+             f"{hidden} rows of other metrics in stage_deltas.json" if hidden else ""]
+    if any(notes):
+        lines += ["", "; ".join(n for n in notes if n) + "."]
     return "\n".join(lines) + "\n"
 
 

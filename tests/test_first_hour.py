@@ -549,3 +549,22 @@ def test_regress_json_is_a_flag_that_may_name_a_file(tmp_path):
     written = _cli("regress", "--baseline", str(run), "--candidate", str(run), "--json", str(tmp_path / "g.json"))
     assert written.returncode == 0 and json.loads((tmp_path / "g.json").read_text())["verdict"] == "ok"
     assert "No regression" in written.stdout
+
+
+# --- 9. compact summaries ---------------------------------------------------------------------
+
+
+def test_stage_delta_markdown_shows_headline_metrics_and_counts_the_rest():
+    from comic_emotion.baselines.stages import delta_table, markdown_table
+
+    scores = [{"comic_emotion_comic": {m: {"score": s, "ci_low": None, "ci_high": None}
+                                       for m, s in (("macro_f1", 0.5 + k / 10), ("hamming_loss", 0.1),
+                                                    ("micro_f1", 0.4), ("intensity_mae", None))}}
+              for k in range(3)]
+    rows = delta_table(["base", "+a", "+b"], scores, ["f0", "f1", "f2"])
+    assert len(rows) == 12
+    text = markdown_table(rows, demo=False)
+    table = [line for line in text.splitlines() if line.startswith("| ") and "stage |" not in line and "---" not in line]
+    assert [line.split(" | ")[2] for line in table] == ["macro_f1"] * 3
+    assert text.rstrip().endswith("3 undefined (N/A) rows hidden; 6 rows of other metrics in stage_deltas.json.")
+    assert len(markdown_table(rows, demo=False, metrics=None).splitlines()) > len(text.splitlines())
