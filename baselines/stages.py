@@ -222,7 +222,8 @@ def run_sweep(model_class: str, stages: Sequence[Stage], tasks: Sequence[str], o
     for i, stage in enumerate(stages):
         arguments = ["--model", "comic_emotion_staged", "--model_args", stage.model_args(model_class, model_args),
                      "--tasks", ",".join(tasks), "--log_samples", *lmms_args]
-        path = run_lmms_eval(arguments, output_path=output / f"{i:02d}-{stage.name.lstrip('+')}", env=env)
+        path = run_lmms_eval(arguments, output_path=output / f"{i:02d}-{stage.name.lstrip('+')}", env=env,
+                             table=False)  # the stage-delta table summarises
         results = read_results(path)
         recorded = str((results.get("config") or {}).get("model_args", ""))
         if stage.checkpoint.signature not in recorded:

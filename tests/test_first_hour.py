@@ -568,3 +568,19 @@ def test_stage_delta_markdown_shows_headline_metrics_and_counts_the_rest():
     assert [line.split(" | ")[2] for line in table] == ["macro_f1"] * 3
     assert text.rstrip().endswith("3 undefined (N/A) rows hidden; 6 rows of other metrics in stage_deltas.json.")
     assert len(markdown_table(rows, demo=False, metrics=None).splitlines()) > len(text.splitlines())
+
+
+@pytest.mark.integration
+def test_demo_prints_a_compact_summary_keeps_full_results_and_marks_the_partial_run(tmp_path, demo_root):
+    out = tmp_path / "demo"
+    done = _cli("demo", "--limit", "3", "--model", "comic_emotion_majority", "--output", str(out))
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = done.stdout.splitlines()
+    assert not [line for line in lines if line.startswith("|")]
+    assert any(line.startswith("(lmms-eval's table, ") and "rows, left out" in line for line in lines)
+    assert "PARTIAL RUN: --limit 3, 3 of 100 samples per subtask; not a full evaluation" in lines
+    (results,) = out.glob("*_results.json")
+    comic = json.loads(results.read_text())["results"]["comic_emotion_comic"]
+    assert len([k for k in comic if k.endswith(",none")]) > 40  # lmms-eval's results JSON stays complete
+    entry = json.loads((out / "leaderboard-demo.json").read_text())["entries"][0]
+    assert entry["partial"]["limit"] == 3

@@ -35,7 +35,7 @@ def results_files(output_path: str | os.PathLike[str]) -> list[Path]:
 
 
 def run_lmms_eval(arguments: Sequence[str], *, output_path: str | os.PathLike[str],
-                  env: Mapping[str, str] | None = None) -> Path:
+                  env: Mapping[str, str] | None = None, table: bool = True) -> Path:
     """Run the real ``lmms-eval`` CLI (``python -m lmms_eval``) and return the results file it wrote.
 
     Output streams to the terminal. Raises :class:`RunError` when no new results file appears.
@@ -43,16 +43,28 @@ def run_lmms_eval(arguments: Sequence[str], *, output_path: str | os.PathLike[st
     The child runs in its own session, so a Ctrl-C at the terminal reaches only this process: the
     child is then stopped with SIGTERM (no traceback of its own), and the ``KeyboardInterrupt``
     propagates for the caller to discard what the run wrote (:func:`discard_new_files_on_interrupt`).
+    ``table=False`` leaves out lmms-eval's own results table (about 56 rows per subtask, most of them
+    CI bounds and N/A) for a caller that prints a compact summary; every number stays in the results
+    JSON, and one line says how many rows were left out.
     """
     before = set(results_files(output_path)) if Path(output_path).exists() else set()
     command = [sys.executable, "-m", "lmms_eval", *arguments, "--output_path", str(output_path)]
-    process = subprocess.Popen(command, env={**os.environ, **(env or {})}, start_new_session=True)
+    process = subprocess.Popen(command, env={**os.environ, **(env or {})}, start_new_session=True,
+                               stdout=None if table else subprocess.PIPE, text=None if table else True)
+    left_out = 0
     try:
+        for line in [] if table else process.stdout:
+            if line.startswith("|"):  # a row of lmms-eval's markdown table
+                left_out += 1
+            else:
+                sys.stdout.write(line)
         returncode = process.wait()
     except BaseException:
         _stop(process)
         raise
     new = [p for p in results_files(output_path) if p not in before] if Path(output_path).exists() else []
+    if left_out and new:
+        print(f"(lmms-eval's table, {left_out} rows, left out: every number is in {new[-1]})", flush=True)
     if returncode != 0 or not new:
         raise RunError(f"lmms-eval exited with code {returncode} and wrote "
                        f"{'no' if not new else 'a'} results file under {output_path}; see its log above")

@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
                 arguments += ["--model_args", args.model_args]
             if args.limit is not None:
                 arguments += ["--limit", str(args.limit)]
-            path = run_lmms_eval(arguments, output_path=output)
+            path = run_lmms_eval(arguments, output_path=output, table=False)  # a compact table follows
             results = read_results(path)
             check_results(results, expand_task_names(["comic_emotion"]))
             runs.append(path)
