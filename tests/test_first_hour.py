@@ -584,3 +584,13 @@ def test_demo_prints_a_compact_summary_keeps_full_results_and_marks_the_partial_
     assert len([k for k in comic if k.endswith(",none")]) > 40  # lmms-eval's results JSON stays complete
     entry = json.loads((out / "leaderboard-demo.json").read_text())["entries"][0]
     assert entry["partial"]["limit"] == 3
+
+
+def test_summary_table_puts_value_and_ci_in_one_short_cell(tmp_path):
+    from comic_emotion.runner import summary_table
+
+    data = json.loads(write_run(tmp_path / "run", n=10).read_text())
+    data["results"]["comic_emotion_art"].update({"macro_f1,none": 0.8321, "macro_f1_ci_low,none": 0.8012,
+                                                 "macro_f1_ci_high,none": 0.8649})
+    row = next(line for line in summary_table(data).splitlines() if line.startswith("comic_emotion_art"))
+    assert "0.832 [0.80, 0.86]" in row

@@ -153,8 +153,8 @@ def _cell(values: Mapping[str, float | None], metric: str) -> str:
         return "-"
     low, high = values.get(f"{metric}_ci_low"), values.get(f"{metric}_ci_high")
     if low is None or high is None:
-        return f"{value:.4f}"
-    return f"{value:.4f} [{low:.3f}, {high:.3f}]"
+        return f"{value:.3f}"
+    return f"{value:.3f} [{low:.2f}, {high:.2f}]"  # the value and its 95 % CI in one cell
 
 
 def summary_table(results: Mapping[str, Any], *, metrics: Sequence[str] = HEADLINE_METRICS) -> str:
