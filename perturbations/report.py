@@ -213,6 +213,10 @@ def robustness_report(paths: Sequence[str | Path], *, metric: str = "macro_f1",
         robust = [c for c in group["cells"] if c["category"] == "robustness" and c["score"] is not None]
         pick = max if not higher else min
         worst = pick(robust, key=lambda c: c["score"]) if robust else None
+        clean_score = group["clean_score"]
+        if worst is not None and (clean_score is None or (worst["score"] >= clean_score if higher
+                                                          else worst["score"] <= clean_score)):
+            worst = None  # nothing dropped: there is no worst case to report
         group["worst_case"] = None if worst is None else {k: worst[k] for k in ("perturbation", "severity", "score")}
         group.update(_mce(group["cells"], _error(group["clean_score"], higher)))
     if reference is not None:

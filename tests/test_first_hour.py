@@ -594,3 +594,30 @@ def test_summary_table_puts_value_and_ci_in_one_short_cell(tmp_path):
                                                  "macro_f1_ci_high,none": 0.8649})
     row = next(line for line in summary_table(data).splitlines() if line.startswith("comic_emotion_art"))
     assert "0.832 [0.80, 0.86]" in row
+
+
+# --- 14. the robustness figure ----------------------------------------------------------------
+
+
+def test_no_worst_case_when_nothing_dropped_and_ablations_are_points_without_hidden_series(tmp_path):
+    from test_robustness_report import make_model
+
+    from comic_emotion.perturbations.report import robustness_report
+    from comic_emotion.perturbations.report_render import figure, to_markdown
+
+    path, _ = make_model(tmp_path / "same", "model_same", noise=0.0)  # no variant changes an answer
+    report = robustness_report([path])
+    (group,) = report["groups"]
+    assert group["worst_case"] is None
+    assert "Worst case: none (no noise perturbation lowered the score)" in to_markdown(report)
+    dropped = robustness_report([make_model(tmp_path / "noisy", "model_noisy", noise=0.9)[0]])
+    assert dropped["groups"][0]["worst_case"]["score"] < dropped["groups"][0]["clean_score"]
+
+    canvas = figure(report)
+    lines = {line.get_label(): line for line in canvas.axes[0].get_lines()}
+    ablation = lines["ablation_bubbles (ablation)"]
+    assert ablation.get_linestyle() == "None" and len(ablation.get_xdata()) == 1  # a point at its severity only
+    curves = [line for label, line in lines.items() if "ablation" not in label]
+    assert len(curves) == 3 and all(len(line.get_xdata()) > 1 for line in curves)
+    # every series has the same scores here (nothing changed): their x positions must differ to stay visible
+    assert len({tuple(line.get_xdata()) for line in lines.values()}) == len(lines)
