@@ -42,6 +42,11 @@
     return n || null;
   }
   function shortTask(task) { return task.replace(/^comic_emotion_/, ""); }
+  // lmms-eval writes dates as 20250101_153000 (or 2025-01-01T15-30-00); people read 2025-01-01 15:30.
+  function humanDate(text) {
+    var m = /^(\d{4})-?(\d{2})-?(\d{2})[T_ ](\d{2})[-:]?(\d{2})/.exec(String(text || ""));
+    return m ? m[1] + "-" + m[2] + "-" + m[3] + " " + m[4] + ":" + m[5] : String(text || "–");
+  }
 
   function columns() {
     var cols = [
@@ -121,7 +126,7 @@
       if (e.partial) { badges.appendChild(el("span", { "class": "badge partial", "title": e.partial.note }, ["partial run"])); }
       tr.appendChild(badges);
       tr.appendChild(el("td", {}, [e.lmms_eval_version || "–"]));
-      tr.appendChild(el("td", {}, [e.date]));
+      tr.appendChild(el("td", { title: e.date }, [humanDate(e.date)]));
       body.appendChild(tr);
     });
     document.getElementById("entry-count").textContent = data.entries.length + " entries";

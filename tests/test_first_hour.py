@@ -621,3 +621,36 @@ def test_no_worst_case_when_nothing_dropped_and_ablations_are_points_without_hid
     assert len(curves) == 3 and all(len(line.get_xdata()) > 1 for line in curves)
     # every series has the same scores here (nothing changed): their x positions must differ to stay visible
     assert len({tuple(line.get_xdata()) for line in lines.values()}) == len(lines)
+
+
+# --- 13. the leaderboard page -----------------------------------------------------------------
+
+
+def test_page_uses_words_for_metrics_folds_the_glossary_and_titles_the_viewer(tmp_path):
+    from comic_emotion.leaderboard import add_results, render
+    from comic_emotion.leaderboard.ranking import metric_meta
+
+    assert [metric_meta(m).display_name for m in ("speaker_ari", "strict_json_f1", "roc_auc_macro", "macro_f1")] \
+        == ["Speaker ARI", "Strict-JSON F1", "Macro ROC-AUC", "Macro F1"]
+    run = write_run(tmp_path / "run", n=10, date="20250101_153000")
+    board = tmp_path / "board.json"
+    add_results(board, [run], allow_demo=True)
+    index = render(board, tmp_path / "site", runs=[run])
+    page = index.read_text()
+    assert '<details id="glossary">' in page and "function humanDate" in page
+    viewer = next((tmp_path / "site" / "samples").glob("*.html")).read_text()
+    assert "<title>Samples of comic_emotion_majority · comic-emotion-bench</title>" in viewer
+
+
+def test_page_shows_lmms_eval_dates_the_way_people_write_them():
+    import re
+
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed")
+    script = (Path(__file__).resolve().parent.parent / "leaderboard" / "page.js").read_text()
+    function = re.search(r"  function humanDate\(text\) \{.*?\n  \}\n", script, re.S).group(0)
+    done = subprocess.run([node, "-e", function + 'console.log([humanDate("20261203_150447"), '
+                           'humanDate("2025-01-01T00-00-00"), humanDate("")].join("|"))'],
+                          capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "2026-12-03 15:04|2025-01-01 00:00|–"

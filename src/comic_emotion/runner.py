@@ -241,14 +241,19 @@ def check_limit(text: str | float, tasks: Iterable[str]) -> float:
     if limit < 1:
         return limit
     from comic_emotion.data import resolve_split
+    from comic_emotion.storage import DataError
 
     configs, sizes = _task_configs(), {}
     for task in expand_task_names(tasks):
         metadata = (configs.get(task) or {}).get("metadata") or {}
         if "dataset" in metadata:
             split = str(metadata.get("data_split", "test"))
-            resolved = resolve_split(str(metadata["dataset"]), split)
-            sizes[task] = int(resolved.manifest["splits"][split]["rows"])
+            try:
+                resolved = resolve_split(str(metadata["dataset"]), split)
+                sizes[task] = int(resolved.manifest["splits"][split]["rows"])
+            except (DataError, KeyError, TypeError, ValueError):
+                continue  # unusable data is the run's error to report, naming the file
+
     if sizes and limit > max(sizes.values()):
         task, size = max(sizes.items(), key=lambda item: item[1])
         raise ValueError(f"--limit {text}: more than the {size} samples of {task}"
