@@ -174,7 +174,8 @@
     simpleTable("tasks", ["Task", "Dataset", "Domain", "Split", "Version", "Official metric", "Data hash"],
       taskNames.map(function (t) {
         var h = data.tasks[t];
-        return [t, h.dataset, h.domain, h.split, h.version, h.official_metric, h.data_hash.slice(0, 12)];
+        var official = data.metrics[h.official_metric] ? data.metrics[h.official_metric].display_name : h.official_metric;
+        return [t, h.dataset, h.domain, h.split, h.version, official, h.data_hash.slice(0, 12)];
       }));
     var select = document.getElementById("metric-select");
     metricKeys.forEach(function (m) {
