@@ -654,3 +654,17 @@ def test_page_shows_lmms_eval_dates_the_way_people_write_them():
                            'humanDate("2025-01-01T00-00-00"), humanDate("")].join("|"))'],
                           capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "2026-12-03 15:04|2025-01-01 00:00|–"
+
+
+@pytest.mark.integration
+def test_run_leaves_out_lmms_eval_table_and_prints_the_compact_one(tmp_path, demo_root):
+    out = tmp_path / "out"
+    done = _cli("run", "--model", "comic_emotion_majority", "--tasks", "comic_emotion_comic,comic_emotion_art",
+                "--limit", "3", "--output_path", str(out))
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = done.stdout.splitlines()
+    assert not [line for line in lines if line.startswith("|")]
+    assert any(line.startswith("(lmms-eval's table, ") for line in lines)
+    assert any(line.startswith("comic_emotion_comic  demo ") for line in lines)
+    table_lines = [line for line in lines if "INFO" not in line and "WARNING" not in line and line.strip()]
+    assert len(table_lines) < 16, "\n".join(table_lines)  # was 110 table rows more

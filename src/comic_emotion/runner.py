@@ -71,6 +71,32 @@ def run_lmms_eval(arguments: Sequence[str], *, output_path: str | os.PathLike[st
     return new[-1]
 
 
+class TableFilter:
+    """A stdout stand-in that drops the rows of lmms-eval's markdown table and counts them."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream, self.left_out, self._pending = stream, 0, ""
+
+    def write(self, text: str) -> int:
+        self._pending += text
+        *lines, self._pending = self._pending.split("\n")
+        for line in lines:
+            if line.startswith("|"):
+                self.left_out += 1
+            else:
+                self.stream.write(line + "\n")
+        return len(text)
+
+    def flush(self) -> None:
+        if self._pending and not self._pending.startswith("|"):
+            self.stream.write(self._pending)
+            self._pending = ""
+        self.stream.flush()
+
+    def __getattr__(self, name: str) -> Any:  # isatty, encoding, fileno, ... of the real stream
+        return getattr(self.stream, name)
+
+
 def _stop(process: subprocess.Popen, *, grace_s: float = 10.0) -> None:
     """Terminate a child (and anything it started in its session), killing it after ``grace_s``."""
     for sig, wait_s in ((signal.SIGTERM, grace_s), (signal.SIGKILL, None)):

@@ -10,6 +10,7 @@ large object graph (about a second of garbage collection); results are on disk b
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -42,6 +43,7 @@ def run(args: argparse.Namespace) -> int:
     from comic_emotion.lmms_plugin import TASKS_ONLY_ENV
     from comic_emotion.runner import (
         LMMS_EVAL_OUTPUTS,
+        TableFilter,
         check_limit,
         check_results,
         discard_new_files_on_interrupt,
@@ -78,8 +80,10 @@ def run(args: argparse.Namespace) -> int:
     from lmms_eval.__main__ import cli_evaluate
 
     sys.argv = ["lmms-eval", *arguments]
-    with discard_new_files_on_interrupt(output, names=LMMS_EVAL_OUTPUTS):  # Ctrl-C keeps no partial results
+    table = TableFilter(sys.stdout)  # lmms-eval's ~56 rows per subtask; the compact summary follows
+    with discard_new_files_on_interrupt(output, names=LMMS_EVAL_OUTPUTS), contextlib.redirect_stdout(table):
         cli_evaluate()
+    table.flush()
     if int(os.environ.get("RANK", "0")) != 0:  # under accelerate launch only rank 0 writes results
         return _exit(0)
     new = [p for p in results_files(output) if p not in before] if Path(output).exists() else []
@@ -92,6 +96,8 @@ def run(args: argparse.Namespace) -> int:
     except Exception as exc:
         print(f"comic-emotion: error: {exc}", file=sys.stderr)
         return _exit(1)
+    if table.left_out:
+        print(f"(lmms-eval's table, {table.left_out} rows, left out: every number is in {new[-1]})")
     print(summary_table(results))
     print(f"\nresults: {new[-1]}")
     return _exit(0)
