@@ -25,7 +25,7 @@ import numpy as np
 from comic_emotion.baselines import features as F
 from comic_emotion.baselines import multitask
 
-from comic_emotion.storage import DataError, atomic_path, sha256_file, write_json_atomic
+from comic_emotion.storage import DataError, atomic_path, file_lock, sha256_file, write_json_atomic
 
 KINDS = ("text", "image", "concat", "late_fusion", "multitask")
 FORMAT = "comic-emotion-baseline"
@@ -307,14 +307,12 @@ def train(kind: str, datasets: Iterable[str], split: str, out: str | os.PathLike
 
 def cached_model(kind: str, dataset: str, split: str) -> DatasetModel:
     """The model of ``kind`` for one dataset, trained on first use and cached in ``$COMIC_EMOTION_CACHE``."""
-    from filelock import FileLock
-
     from comic_emotion.data import cache_root, resolve_split
 
     resolved = resolve_split(dataset, split)
     directory = cache_root() / "baselines" / f"{kind}-f{FORMAT_VERSION}-{dataset}-{split}-{resolved.data_hash[:16]}"
     directory.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(directory) + ".lock"):  # parallel ranks train once
+    with file_lock(str(directory) + ".lock"):  # parallel ranks train once
         if not (directory / MANIFEST).exists():
             train(kind, [dataset], split, directory)
     return load_artifact(directory, kind=kind).models[dataset]

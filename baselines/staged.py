@@ -107,7 +107,7 @@ def read_adapter(path: str | os.PathLike[str], base: str, *, check_base: bool = 
     config_path = directory / "adapter_config.json"
     if not directory.is_dir():
         raise CheckpointError(f"{directory}: adapter directory not found; pass existing PEFT adapter directories "
-                              "separated by '+'")
+                              "(comic-emotion stages --adapters A B; in --model_args: adapters=A+B)")
     try:
         config = json.loads(config_path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -118,7 +118,8 @@ def read_adapter(path: str | os.PathLike[str], base: str, *, check_base: bool = 
     recorded = config.get("base_model_name_or_path")
     if check_base and recorded and not _same_base(str(recorded), base):
         raise CheckpointError(f"{config_path}: adapter was trained on base {recorded!r}, but the base is {base!r}; "
-                              "pass the adapter's base (or check_base=false if it is a renamed copy)")
+                              "pass the adapter's base (or, if it is a renamed copy, --no-check-base with "
+                              "comic-emotion stages; check_base=false in --model_args)")
     weights = directory / "adapter_model.safetensors"
     if not weights.is_file():
         raise CheckpointError(f"{weights}: missing; only safetensors adapters are read (re-save with "
@@ -135,8 +136,18 @@ def read_adapter(path: str | os.PathLike[str], base: str, *, check_base: bool = 
     return Adapter(directory, files, str(recorded) if recorded else None)
 
 
+def _check_base_exists(base: str) -> None:
+    """A base written as a local path must exist: otherwise every adapter would report a base mismatch."""
+    if os.path.exists(base):
+        return
+    if base.startswith(("/", "./", "../", "~")) or os.sep + os.sep in base or base.count("/") > 1:
+        raise CheckpointError(f"{base}: base checkpoint not found; pass an existing model directory or a hub id "
+                              "(e.g. Qwen/Qwen2.5-VL-7B-Instruct)")
+
+
 def plan_checkpoint(base: str, adapters: Sequence[str], *, merged: bool = False, check_base: bool = True) -> Checkpoint:
     """Check every adapter of the chain before any weights load and return the checkpoint record."""
+    _check_base_exists(str(base))
     return Checkpoint(str(base), tuple(read_adapter(a, str(base), check_base=check_base) for a in adapters), merged)
 
 

@@ -73,21 +73,19 @@ def plan_stages(base: str, adapters: Sequence[str], *, merged: str | None = None
 def merge_checkpoint(base: str, adapters: Sequence[str], out: str | Path, *, check_base: bool = True) -> Path:
     """Merge the adapter chain into the base and save a full checkpoint with its signature record."""
     import shutil
-    import tempfile
 
     import torch
     from comic_emotion.baselines.staged import apply_adapters
     from transformers import AutoModelForImageTextToText, AutoProcessor
 
-    from comic_emotion.storage import replace_directory
+    from comic_emotion.storage import replace_directory, staging_directory
 
     checkpoint = plan_checkpoint(base, adapters, merged=True, check_base=check_base)
     model = AutoModelForImageTextToText.from_pretrained(base, dtype="auto")
     model = apply_adapters(model.to(torch.float32) if model.dtype == torch.float32 else model, checkpoint.adapters,
                            merge=True)
     target = Path(out)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    staging = staging_directory(target)  # umask permissions: the merged weights are for the group too
     try:
         model.save_pretrained(staging)
         AutoProcessor.from_pretrained(base).save_pretrained(staging)
@@ -174,18 +172,36 @@ def _fmt(value: Any, signed: bool = False) -> str:
     return f"{value:+.4f}" if signed else f"{value:.4f}"
 
 
-def markdown_table(rows: Sequence[Mapping[str, Any]], *, demo: bool) -> str:
-    """The stage-delta table as markdown."""
+# The metrics stage_deltas.md shows; stage_deltas.json keeps every metric.
+HEADLINE_METRICS = ("macro_f1", "accuracy", "roc_auc_macro", "speaker_ari", "answer_rougeL", "intensity_mae",
+                    "parse_failure_rate")
+
+
+def markdown_table(rows: Sequence[Mapping[str, Any]], *, demo: bool, partial: str | None = None,
+                   metrics: Sequence[str] | None = HEADLINE_METRICS) -> str:
+    """The stage-delta table as markdown: the headline ``metrics`` (``None``: all), defined rows only.
+
+    ``partial`` is the note of a ``--limit`` sweep. Rows left out are counted under the table.
+    """
     from comic_emotion.runner import DEMO_BANNER
 
     lines = [f"> {DEMO_BANNER}", ""] if demo else []
+    if partial:
+        lines += [f"> PARTIAL RUN: {partial.split(': ', 1)[-1]}; not a full evaluation", ""]
+    shown = [r for r in rows if (metrics is None or r["metric"] in metrics) and r["score"] is not None]
+    undefined = sum(1 for r in rows if (metrics is None or r["metric"] in metrics) and r["score"] is None)
     lines += ["| stage | task | metric | score | 95% CI | Δ prev | Δ base | forgetting |",
               "| --- | --- | --- | --- | --- | --- | --- | --- |"]
-    for r in rows:
+    for r in shown:
         ci = "–" if r["ci_low"] is None else f"[{r['ci_low']:.4f}, {r['ci_high']:.4f}]"
         lines.append(f"| {r['stage']} | {r['task']} | {r['metric']}{' ↓' if r['lower_is_better'] else ''} | "
                      f"{_fmt(r['score'])} | {ci} | {_fmt(r['delta_prev'], True)} | {_fmt(r['delta_base'], True)} | "
                      f"{_fmt(r['forgetting'])} |")
+    hidden = len(rows) - len(shown) - undefined
+    notes = [f"{undefined} undefined (N/A) rows hidden" if undefined else "",
+             f"{hidden} rows of other metrics in stage_deltas.json" if hidden else ""]
+    if any(notes):
+        lines += ["", "; ".join(n for n in notes if n) + "."]
     return "\n".join(lines) + "\n"
 
 
@@ -199,25 +215,29 @@ def run_sweep(model_class: str, stages: Sequence[Stage], tasks: Sequence[str], o
     # Only this package's tasks: skip indexing lmms-eval's ~1,900 task files at every stage's start-up.
     env = {TASKS_ONLY_ENV: "1"} if all(t.startswith("comic_emotion") for t in tasks) else {}
     subtasks = expand_task_names(tasks)
-    files, scores, demo = [], [], False
+    from comic_emotion.data import is_synthetic
+    from comic_emotion.leaderboard.runs import partial_note
+
+    files, scores, demo, partial = [], [], False, None
     for i, stage in enumerate(stages):
         arguments = ["--model", "comic_emotion_staged", "--model_args", stage.model_args(model_class, model_args),
                      "--tasks", ",".join(tasks), "--log_samples", *lmms_args]
-        path = run_lmms_eval(arguments, output_path=output / f"{i:02d}-{stage.name.lstrip('+')}", env=env)
+        path = run_lmms_eval(arguments, output_path=output / f"{i:02d}-{stage.name.lstrip('+')}", env=env,
+                             table=False)  # the stage-delta table summarises
         results = read_results(path)
         recorded = str((results.get("config") or {}).get("model_args", ""))
         if stage.checkpoint.signature not in recorded:
             raise CheckpointError(f"{path}: config.model_args does not carry signature {stage.checkpoint.signature}")
         write_json_atomic(path.with_name(path.name.replace("_results.json", "_results.checkpoint.json")),
                           {"stage": stage.name, **stage.checkpoint.describe()})
-        demo = demo or any(str((c.get("metadata") or {}).get("data_source", "")).startswith("demo")
-                           for c in (results.get("configs") or {}).values())
+        demo = demo or any(is_synthetic(c.get("metadata") or {}) for c in (results.get("configs") or {}).values())
+        partial = partial or partial_note(results, subtasks)
         files.append(str(path))
         scores.append(stage_scores(path, subtasks))
     rows = delta_table([s.name for s in stages], scores, files)
-    table = {"model_class": model_class, "tasks": list(tasks), "demo_data": demo,
+    table = {"model_class": model_class, "tasks": list(tasks), "demo_data": demo, "partial": partial,
              "stages": [{"name": s.name, "results_file": f, **s.checkpoint.describe()} for s, f in zip(stages, files)],
              "rows": rows}
     write_json_atomic(output / TABLE_JSON, table)
-    write_text_atomic(output / TABLE_MD, markdown_table(rows, demo=demo))
+    write_text_atomic(output / TABLE_MD, markdown_table(rows, demo=demo, partial=partial))
     return table

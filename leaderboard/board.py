@@ -5,7 +5,7 @@ manifest hash per task (``tasks``); a run computed with another task version or 
 refused, so every number on a board compares with every other. An entry is keyed by (model,
 checkpoint, task versions, data hashes); adding an existing key fails unless ``replace`` is set.
 
-Writers take a file lock (``<board>.lock``), re-read the board inside it, and replace the file
+Writers take a file lock (``<board>.lock``, removed afterwards), re-read the board inside it, and replace the file
 with :func:`comic_emotion.storage.write_json_atomic`, so concurrent ``add`` commands never lose an
 entry and readers never see half a file. A failed ``add`` leaves the board byte-identical.
 """
@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from importlib import resources
@@ -123,14 +124,50 @@ def task_header(result: TaskResult) -> dict[str, str]:
             "official_metric": str(result.metadata.get("official_metric", OFFICIAL_METRIC))}
 
 
-def entry_key(model: str, checkpoint: str, tasks: Mapping[str, Mapping[str, Any]]) -> str:
-    """Stable 16-hex key of (model, checkpoint, task versions, data hashes)."""
+def entry_key(model: str, checkpoint: str, tasks: Mapping[str, Mapping[str, Any]], *,
+              partial: Mapping[str, Any] | None = None) -> str:
+    """Stable 16-hex key of (model, checkpoint, task versions, data hashes[, partial limit])."""
     identity = [model, checkpoint, sorted((t, v["version"], v["data_hash"]) for t, v in tasks.items())]
+    if partial is not None:  # a partial run never replaces (or is replaced by) the full run's entry
+        identity.append(["partial", partial.get("limit")])
     return hashlib.sha256(json.dumps(identity).encode()).hexdigest()[:16]
+
+
+STAGED_MODEL = "comic_emotion_staged"
+
+
+def recorded_stage(run: Run) -> tuple[str, dict[str, Any]] | None:
+    """(model name, stage) of a ``comic_emotion_staged`` run, from its checkpoint record or model_args.
+
+    ``comic-emotion stages`` writes ``<date>_results.checkpoint.json`` beside the results with the
+    stage's name; a run by hand has only ``model_args`` (``model_class``, ``pretrained``, ``adapters``
+    in order, ``merge``), from which the stage is named as the sweep names it: ``base``, ``+<last
+    adapter>``, ``merged``. Other models give ``None``.
+    """
+    if run.model != STAGED_MODEL:
+        return None
+    args = dict(part.split("=", 1) for part in run.model_args.split(",") if "=" in part)
+    sidecar = run.path.with_name(run.path.name.replace("_results.json", "_results.checkpoint.json"))
+    try:
+        record = json.loads(sidecar.read_text(encoding="utf-8")) if sidecar.is_file() else {}
+    except (OSError, ValueError):
+        record = {}
+    adapters = [a.strip() for a in re.split(r"[+;]", args.get("adapters", "")) if a.strip()]
+    merged = str(args.get("merge", "")).lower() in ("1", "true", "yes") or bool(record.get("merged"))
+    name = str(record.get("stage") or ("merged" if merged else f"+{Path(adapters[-1]).name}" if adapters else "base"))
+    chain = record.get("adapters") if isinstance(record.get("adapters"), list) else adapters
+    stage = {"name": name, "index": len(chain) + (1 if merged else 0),
+             "base": str(record.get("base") or args.get("pretrained") or run.model)}
+    return f"{args.get('model_class', run.model)} [{name}]", stage
 
 
 def build_entry(run: Run, *, stage: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """One board entry from a run: per-task metrics with CIs, overall score, licences, provenance."""
+    model = run.model
+    derived = recorded_stage(run)
+    if derived is not None:  # a staged entry is named by its stage, not comic_emotion_staged
+        model, recorded = derived
+        stage = stage if stage is not None else recorded
     clean = run.clean_tasks()
     if not clean:
         raise BoardError(f"{run.path}: only perturbed variants; add the run that includes the clean subtasks")
@@ -150,9 +187,13 @@ def build_entry(run: Run, *, stage: Mapping[str, Any] | None = None) -> dict[str
                        "licence": str(result.metadata.get("data_licence", "unknown")),
                        "non_commercial": bool(result.metadata.get("data_non_commercial", False))}
     headers = {name: task_header(result) for name, result in clean.items()}
+    partial = None
+    if run.partial:
+        partial = {"limit": run.limit, "note": run.partial_note(),
+                   "samples": {t: list(n) for t, n in sorted(run.samples.items()) if t in clean}}
     entry: dict[str, Any] = {
-        "key": entry_key(run.model, run.checkpoint, tasks),
-        "model": run.model,
+        "key": entry_key(model, run.checkpoint, tasks, partial=partial),
+        "model": model,
         "checkpoint": run.checkpoint,
         "tasks": tasks,
         "overall": overall_score(clean, headers),
@@ -162,6 +203,8 @@ def build_entry(run: Run, *, stage: Mapping[str, Any] | None = None) -> dict[str
         "date": run.date,
         "source": {"results_file": run.path.name, "sample_logs": all(r.rows is not None for r in clean.values())},
     }
+    if partial is not None:
+        entry["partial"] = partial
     robustness = _robustness(run)
     if robustness:
         entry["robustness"] = robustness
@@ -211,7 +254,7 @@ def merge_entry(board: dict[str, Any], entry: dict[str, Any], headers: Mapping[s
 
 
 def add_results(board_path: str | os.PathLike[str], results_paths: Sequence[str | os.PathLike[str]], *,
-                allow_demo: bool = False, replace: bool = False,
+                allow_demo: bool = False, replace: bool = False, allow_partial: bool = False,
                 sample_logs: Sequence[str | os.PathLike[str]] | bool | None = None,
                 stage: Mapping[str, Any] | None = None) -> list[tuple[str, str]]:
     """Add lmms-eval runs to the board at ``board_path`` (created if missing), atomically, under a lock.
@@ -226,6 +269,9 @@ def add_results(board_path: str | os.PathLike[str], results_paths: Sequence[str 
         Accept synthetic-demo results (only on a demo board: real and demo never share a board).
     replace
         Replace an entry with the same key instead of failing.
+    allow_partial
+        Accept runs that scored only part of the data (lmms-eval ``--limit``); their entries carry
+        ``partial`` and are marked on the page. Refused by default: a partial run is not a result.
     sample_logs
         ``None`` (default) reads the ``<date>_samples_<task>.jsonl`` beside each results file where
         present (CIs come from them); ``False`` reads none; a list names the logs (one results file only).
@@ -236,7 +282,7 @@ def add_results(board_path: str | os.PathLike[str], results_paths: Sequence[str 
     -------
     list of (entry key, "added" | "replaced"), one per results file. Nothing is written unless all succeed.
     """
-    from filelock import FileLock
+    from comic_emotion.storage import file_lock
 
     if isinstance(sample_logs, (list, tuple)) and len(results_paths) != 1:
         raise BoardError("explicit sample logs need exactly one results file")
@@ -247,7 +293,7 @@ def add_results(board_path: str | os.PathLike[str], results_paths: Sequence[str 
         raise BoardError(str(exc)) from None
     board_path = Path(board_path)
     board_path.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(board_path) + ".lock"):
+    with file_lock(str(board_path) + ".lock"):
         board = read_board(board_path)
         outcome = []
         for run in runs:
@@ -255,6 +301,9 @@ def add_results(board_path: str | os.PathLike[str], results_paths: Sequence[str 
             if data == "demo" and not allow_demo:
                 raise BoardError(f"{run.path}: computed on the synthetic demo set; demo results go on a separate "
                                  "board, pass --allow-demo to write one")
+            if run.partial and not allow_partial:
+                raise BoardError(f"{run.path}: {run.partial_note()}; pass --allow-partial to add it "
+                                 "(its entry is marked partial)")
             if run.demo and not all(t.demo for t in run.tasks.values()):
                 raise BoardError(f"{run.path}: mixes demo and real data across tasks; score them separately")
             if board is None:

@@ -46,6 +46,11 @@
     return n || null;
   }
   function shortTask(task) { return task.replace(/^comic_emotion_/, ""); }
+  // lmms-eval writes dates as 20250101_153000 (or 2025-01-01T15-30-00); people read 2025-01-01 15:30.
+  function humanDate(text) {
+    var m = /^(\d{4})-?(\d{2})-?(\d{2})[T_ ](\d{2})[-:]?(\d{2})/.exec(String(text || ""));
+    return m ? m[1] + "-" + m[2] + "-" + m[3] + " " + m[4] + ":" + m[5] : String(text || "–");
+  }
 
   function columns() {
     var cols = [
@@ -124,9 +129,10 @@
       e.licence.names.forEach(function (n) { badges.appendChild(el("span", { "class": "badge" }, [n])); });
       if (e.licence.non_commercial) { badges.appendChild(el("span", { "class": "badge nc" }, ["non-commercial"])); }
       if (data.data === "demo") { badges.appendChild(el("span", { "class": "badge demo" }, ["demo data"])); }
+      if (e.partial) { badges.appendChild(el("span", { "class": "badge partial", "title": e.partial.note }, ["partial run"])); }
       tr.appendChild(badges);
       tr.appendChild(el("td", {}, [e.lmms_eval_version || "–"]));
-      tr.appendChild(el("td", {}, [e.date]));
+      tr.appendChild(el("td", { title: e.date }, [humanDate(e.date)]));
       body.appendChild(tr);
     });
     document.getElementById("entry-count").textContent = data.entries.length + " entries";
@@ -174,7 +180,8 @@
     simpleTable("tasks", ["Task", "Dataset", "Domain", "Split", "Version", "Official metric", "Data hash"],
       taskNames.map(function (t) {
         var h = data.tasks[t];
-        return [t, h.dataset, h.domain, h.split, h.version, h.official_metric, h.data_hash.slice(0, 12)];
+        var official = data.metrics[h.official_metric] ? data.metrics[h.official_metric].display_name : h.official_metric;
+        return [t, h.dataset, h.domain, h.split, h.version, official, h.data_hash.slice(0, 12)];
       }));
     var select = document.getElementById("metric-select");
     metricKeys.forEach(function (m) {

@@ -31,7 +31,11 @@ N_RESAMPLES = 1000
 SEED = 0
 # Words that are abbreviations in metric keys, spelt as the field writes them.
 _WORDS = {"f1": "F1", "mae": "MAE", "rmse": "RMSE", "ccc": "CCC", "roc": "ROC", "auc": "AUC", "ece": "ECE",
-          "bleu": "BLEU", "rouge1": "ROUGE-1", "rouge2": "ROUGE-2", "rougel": "ROUGE-L"}
+          "bleu": "BLEU", "rouge1": "ROUGE-1", "rouge2": "ROUGE-2", "rougel": "ROUGE-L", "ari": "ARI", "ami": "AMI",
+          "json": "JSON", "mce": "mCE"}
+# Whole names that words alone render badly.
+_NAMES = {"strict_json_f1": "Strict-JSON F1", "roc_auc_macro": "Macro ROC-AUC", "answer_rougeL": "Answer ROUGE-L",
+          "speaker_v_measure": "Speaker V-measure"}
 
 
 @dataclass(frozen=True)
@@ -53,7 +57,7 @@ def metric_meta(key: str) -> MetricMeta:
     if info is None:
         raise ValueError(f"metric {key!r} has no metadata (display name, direction, group, description) in "
                          "comic_emotion.metrics.scoring.METRICS; a number without metadata is not shown")
-    name = " ".join(_WORDS.get(w.lower(), w.capitalize()) for w in key.split("_"))
+    name = _NAMES.get(key) or " ".join(_WORDS.get(w.lower(), w.capitalize()) for w in key.split("_"))
     return MetricMeta(key, name, not info.higher_is_better, info.group, info.description)
 
 

@@ -4,14 +4,19 @@ Per task and metric present in both runs: the change (candidate − baseline, an
 "better" direction), a paired bootstrap CI of the change and its p-value over the samples both
 runs scored (same resampling weights for both systems, sacrebleu's paired bootstrap), and for
 accuracy-like metrics whose per-sample outcome is 0/1 the exact McNemar p-value instead. A metric
-*regresses* when its change in the better direction is below ``-max_drop`` and, where a test was
-possible (sample logs of both runs), ``p < alpha``. Without sample logs only the threshold applies
-and the row says so.
+*regresses* when its change in the better direction is below ``-max_drop`` and ``p < alpha``, or
+when it was defined for the baseline and is undefined for the candidate. A drop beyond ``max_drop``
+with no paired test (a run without sample logs, fewer than 2 samples) is *cannot judge*: the gate
+has no evidence either way and says why, rather than failing the checkpoint (exit code 2, not 1).
+
+By default only the headline metrics (:data:`GATED_BY_DEFAULT`) are gated; a metric named in the
+thresholds file is gated too, and ``gate: all`` gates every metric both runs have.
 
 Thresholds are user input (YAML, read with ``yaml.safe_load`` only)::
 
     alpha: 0.05            # significance level
     max_drop: 0.0          # default allowed drop, in the metric's own units
+    gate: [macro_f1, intensity_mae]   # or "all"; default: GATED_BY_DEFAULT
     metrics:               # per metric (optional)
       macro_f1: {max_drop: 0.01}
     tasks:                 # per task and metric (optional, wins over metrics)
@@ -32,6 +37,10 @@ from comic_emotion.leaderboard.ranking import metric_meta
 from comic_emotion.leaderboard.runs import Run, RunError, TaskResult, load_run
 
 DEFAULT_THRESHOLDS = {"alpha": 0.05, "max_drop": 0.0}
+# The headline metrics: each task's official metric (macro-F1, EmoRecCom's ROC-AUC, the label-free
+# tasks' speaker ARI and answer ROUGE-L), accuracy, intensity error and the parse-failure rate.
+GATED_BY_DEFAULT = ("macro_f1", "accuracy", "roc_auc_macro", "speaker_ari", "answer_rougeL", "intensity_mae",
+                    "parse_failure_rate")
 ACCURACY_LIKE = ("accuracy", "exact_match")
 N_RESAMPLES = 1000
 SEED = 0
@@ -59,6 +68,8 @@ class Comparison:
     max_drop: float
     alpha: float
     regressed: bool
+    verdict: str = "ok"  # "ok" | "regressed" | "cannot judge"
+    reason: str | None = None  # why a test was impossible, or why the row regressed without one
 
 
 def _check_threshold(where: str, value: Any) -> Mapping[str, float]:
@@ -78,7 +89,7 @@ def _check_threshold(where: str, value: Any) -> Mapping[str, float]:
 def load_thresholds(path: str | os.PathLike[str] | None) -> dict[str, Any]:
     """Read and validate a thresholds YAML (``yaml.safe_load``); ``None`` gives the defaults."""
     if path is None:
-        return {"default": dict(DEFAULT_THRESHOLDS), "metrics": {}, "tasks": {}}
+        return {"default": dict(DEFAULT_THRESHOLDS), "metrics": {}, "tasks": {}, "gate": list(GATED_BY_DEFAULT)}
     import yaml
 
     try:
@@ -92,9 +103,12 @@ def load_thresholds(path: str | os.PathLike[str] | None) -> dict[str, Any]:
     data = {} if data is None else data
     if not isinstance(data, Mapping):
         raise GateInputError(f"{path}: expected a mapping at the top level, got {type(data).__name__}")
-    unknown = set(data) - _KEYS - {"metrics", "tasks"}
+    unknown = set(data) - _KEYS - {"metrics", "tasks", "gate"}
     if unknown:
-        raise GateInputError(f"{path}: unknown keys {sorted(unknown)}; allowed: alpha, max_drop, metrics, tasks")
+        raise GateInputError(f"{path}: unknown keys {sorted(unknown)}; allowed: alpha, max_drop, gate, metrics, tasks")
+    gate = data.get("gate", list(GATED_BY_DEFAULT))
+    if gate != "all" and (not isinstance(gate, list) or not all(isinstance(m, str) for m in gate)):
+        raise GateInputError(f"{path}: gate: expected \"all\" or a list of metric names, got {gate!r}")
     default = {**DEFAULT_THRESHOLDS, **_check_threshold(str(path), {k: data[k] for k in _KEYS if k in data})}
     metrics = {m: _check_threshold(f"{path}: metrics.{m}", v) for m, v in (data.get("metrics") or {}).items()}
     tasks = {}
@@ -102,12 +116,24 @@ def load_thresholds(path: str | os.PathLike[str] | None) -> dict[str, Any]:
         if not isinstance(per_metric, Mapping):
             raise GateInputError(f"{path}: tasks.{task}: expected metric: {{max_drop, alpha}} entries")
         tasks[task] = {m: _check_threshold(f"{path}: tasks.{task}.{m}", v) for m, v in per_metric.items()}
-    for metric in [*metrics, *(m for t in tasks.values() for m in t)]:
-        try:
-            metric_meta(metric)
-        except ValueError as exc:
-            raise GateInputError(f"{path}: {exc}") from None
-    return {"default": default, "metrics": metrics, "tasks": tasks}
+    from comic_emotion.metrics.scoring import METRICS
+
+    for where, metric in [*((f"gate[{i}]", m) for i, m in enumerate(gate if gate != "all" else [])),
+                          *((f"metrics.{m}", m) for m in metrics),
+                          *((f"tasks.{t}.{m}", m) for t, per in tasks.items() for m in per)]:
+        if metric not in METRICS:
+            raise GateInputError(f"{path}: {where}: unknown metric {metric!r}; {_did_you_mean(metric, METRICS)}"
+                                 f"known: {', '.join(sorted(METRICS))}")
+    if gate != "all":  # a metric given its own threshold is gated
+        gate = sorted({*gate, *metrics, *(m for per in tasks.values() for m in per)})
+    return {"default": default, "metrics": metrics, "tasks": tasks, "gate": gate, "source": str(path)}
+
+
+def _did_you_mean(name: str, known: Any) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.8)
+    return f"did you mean {close[0]}? " if close else ""
 
 
 def _threshold(thresholds: Mapping[str, Any], task: str, metric: str) -> dict[str, float]:
@@ -158,6 +184,8 @@ def paired_test(metric: str, rows_a: list[dict], rows_b: list[dict]) -> tuple[fl
         return None, None, None, "none (fewer than 2 samples)"
     diffs = draws_b - draws_a
     diffs = diffs[np.isfinite(diffs)]
+    if diffs.size == 0:  # every resample left the metric undefined (numpy would warn "Mean of empty slice")
+        return None, None, None, "none (metric undefined on every resample)"
     observed = prep_b.value() - prep_a.value()
     interval = percentile_interval(diffs)
     p = float((np.sum(np.abs(diffs - diffs.mean()) >= abs(observed)) + 1) / (diffs.size + 1))
@@ -194,37 +222,79 @@ def compare(baseline: str | os.PathLike[str], candidate: str | os.PathLike[str],
     except RunError as exc:
         raise GateInputError(str(exc)) from None
     _check_comparable(base, cand)
+    unknown = sorted(set(thresholds["tasks"]) - set(base.clean_tasks()))
+    if unknown:
+        raise GateInputError(f"{thresholds.get('source', 'thresholds')}: tasks.{unknown[0]}: no such task in the "
+                             f"runs; {_did_you_mean(unknown[0], base.clean_tasks())}"
+                             f"tasks: {', '.join(sorted(base.clean_tasks()))}")
     rows = []
     for task, a in sorted(base.clean_tasks().items()):
         b = cand.tasks[task]
         aligned = _aligned(task, a, b)
-        for metric in sorted(m for m in a.metrics if m in b.metrics and not m.endswith(("_ci_low", "_ci_high"))):
+        no_logs = [f"the {name} ({run.path.name})" for name, run, result in (("baseline", base, a),
+                                                                             ("candidate", cand, b))
+                   if result.rows is None]
+        gate = thresholds.get("gate", "all")
+        for metric in sorted(m for m in a.metrics if m in b.metrics and not m.endswith(("_ci_low", "_ci_high"))
+                             and (gate == "all" or m in gate)):
             meta = metric_meta(metric)
             limit = _threshold(thresholds, task, metric)
             va, vb = a.metrics[metric], b.metrics[metric]
             delta = None if va is None or vb is None else vb - va
             low = high = p = None
             test = "none (no sample logs)"
+            reason = None
             if aligned is not None:
                 low, high, p, test = paired_test(metric, *aligned)
             better = None if delta is None else (-delta if meta.lower_is_better else delta)
             beyond = better is not None and better < -limit["max_drop"] - 1e-12
-            regressed = beyond and (p is None or p < limit["alpha"])
+            if va is not None and vb is None:
+                verdict, reason = "regressed", "defined for the baseline, undefined for the candidate"
+            elif beyond and p is None:
+                verdict = "cannot judge"
+                reason = (f"no sample logs beside {' and '.join(no_logs)}; rerun lmms-eval with --log_samples"
+                          if no_logs else f"no paired test possible: {test.removeprefix('none (').rstrip(')')}")
+            else:
+                verdict = "regressed" if beyond and p < limit["alpha"] else "ok"
             rows.append(Comparison(task, metric, meta.display_name, va, vb, delta, low, high, p, test,
-                                   float(limit["max_drop"]), float(limit["alpha"]), bool(regressed)))
+                                   float(limit["max_drop"]), float(limit["alpha"]), verdict == "regressed",
+                                   verdict, reason))
     return rows
+
+
+def gate_exit_code(rows: list[Comparison]) -> int:
+    """0 no regression, 1 a regression with evidence, 2 drops the gate cannot judge (and none proven)."""
+    if any(r.verdict == "regressed" for r in rows):
+        return 1
+    return 2 if any(r.verdict == "cannot judge" for r in rows) else 0
+
+
+def cannot_judge_message(rows: list[Comparison]) -> str | None:
+    """One line for stderr when the gate cannot judge, naming the first reason; ``None`` otherwise."""
+    unjudged = [r for r in rows if r.verdict == "cannot judge"]
+    if not unjudged or any(r.verdict == "regressed" for r in rows):
+        return None
+    return (f"cannot judge: {len(unjudged)} of {len(rows)} checks dropped by more than the allowed drop "
+            f"with no paired test ({unjudged[0].task}: {unjudged[0].reason})")
 
 
 def _fmt(value: float | None, digits: int = 4) -> str:
     return "–" if value is None else f"{value:+.{digits}f}" if digits < 0 else f"{value:.{digits}f}"
 
 
-def markdown_summary(rows: list[Comparison], *, baseline: str, candidate: str) -> str:
-    """A pull-request comment: verdict line and one table row per task and metric."""
-    bad = [r for r in rows if r.regressed]
+def markdown_summary(rows: list[Comparison], *, baseline: str, candidate: str,
+                     notes: list[str] | None = None) -> str:
+    """A pull-request comment: verdict line, ``notes`` (demo data, partial runs), one row per check."""
+    bad = [r for r in rows if r.verdict == "regressed"]
+    unjudged = [r for r in rows if r.verdict == "cannot judge"]
     head = (f"### ❌ Regression: {len(bad)} of {len(rows)} checks" if bad
+            else f"### ⚠️ Cannot judge: {len(unjudged)} of {len(rows)} checks dropped with no paired test "
+                 f"({unjudged[0].reason})" if unjudged
             else f"### ✅ No regression ({len(rows)} checks)")
-    lines = [head, "", f"baseline `{baseline}` → candidate `{candidate}`", "",
+    order = {"regressed": 0, "cannot judge": 1, "ok": 2}
+    rows = sorted(rows, key=lambda r: order[r.verdict])  # failures first (stable: task, metric order kept)
+    lines = [head, "", *(f"> {note}" for note in notes or ()), *([""] if notes else []),
+             f"baseline `{baseline}` → candidate `{candidate}`", "",
              "| task | metric | baseline | candidate | Δ | 95% CI of Δ | p | test | allowed drop | verdict |",
              "| --- | --- | ---: | ---: | ---: | --- | ---: | --- | ---: | --- |"]
     for r in rows:
@@ -232,13 +302,28 @@ def markdown_summary(rows: list[Comparison], *, baseline: str, candidate: str) -
         p = "–" if r.p_value is None else f"{r.p_value:.3g}"
         lines.append(f"| {r.task} | {r.display_name} | {_fmt(r.baseline)} | {_fmt(r.candidate)} | "
                      f"{'–' if r.delta is None else f'{r.delta:+.4f}'} | {ci} | {p} | {r.test} | {r.max_drop:g} | "
-                     f"{'**regressed**' if r.regressed else 'ok'} |")
+                     f"{'**regressed**' if r.regressed else r.verdict} |")
     lines += ["", f"A metric regresses when it gets worse by more than the allowed drop and p < alpha "
                   f"(alpha {rows[0].alpha:g} by default)." if rows else ""]
     return "\n".join(lines) + "\n"
 
 
+def run_notes(baseline: str | os.PathLike[str], candidate: str | os.PathLike[str]) -> list[str]:
+    """What a reader of the gate must know about the runs: synthetic demo data, partial runs."""
+    from comic_emotion.runner import DEMO_BANNER
+
+    notes = []
+    for name, path in (("baseline", baseline), ("candidate", candidate)):
+        run = load_run(path, sample_logs=False)
+        if run.demo and DEMO_BANNER not in notes:
+            notes.append(DEMO_BANNER)
+        if run.partial:
+            notes.append(f"{name}: {run.partial_note()}")
+    return notes
+
+
 def to_json(rows: list[Comparison], *, baseline: str, candidate: str) -> str:
-    return json.dumps({"baseline": baseline, "candidate": candidate,
+    verdict = {0: "ok", 1: "regressed", 2: "cannot judge"}[gate_exit_code(rows)]
+    return json.dumps({"baseline": baseline, "candidate": candidate, "verdict": verdict,
                        "regressed": any(r.regressed for r in rows), "comparisons": [asdict(r) for r in rows]},
                       indent=2, allow_nan=False)

@@ -207,9 +207,13 @@ def viewer_page(results_path: str | os.PathLike[str]) -> tuple[str, str]:
                         '<table class="samples"><thead><tr><th>panel</th><th>id</th><th>gold</th>'
                         '<th>model answer</th><th>parsed prediction</th><th>exact match</th></tr></thead>'
                         f'<tbody>{"".join(body)}</tbody></table></section>')
-    title = f"{run.model} [{run.checkpoint}] samples"
+    checkpoint = "" if run.checkpoint == "-" else f" ({run.checkpoint})"
+    title = f"Samples of {run.model}{checkpoint} · comic-emotion-bench"
     banner = '<p class="demo-banner">DEMO DATA: synthetic panels; not comparable with published numbers</p>' \
         if run.demo else ""
+    if run.partial:
+        banner += f'<p class="demo-banner">{html.escape(run.partial_note().upper().split(":")[0])}: ' \
+                  f'{html.escape(run.partial_note().split(": ", 1)[1])}; not a full evaluation</p>'
     text = _fill(_asset("viewer.html"), title=html.escape(title), css=_asset("page.css"), banner=banner,
                  sections="".join(sections))
     return key, text

@@ -16,10 +16,12 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from comic_emotion.data import is_synthetic
 
 # Keys of a task entry that are not metrics; "<metric>_stderr,<filter>" is lmms-eval's own stderr.
 _NON_METRIC_KEYS = {"alias", "samples", "name", "sample_len", "sample_count"}
@@ -51,7 +53,7 @@ class TaskResult:
 
     @property
     def demo(self) -> bool:
-        return str(self.metadata.get("data_source", "")).startswith("demo")
+        return is_synthetic(self.metadata)
 
     @property
     def variant(self) -> bool:
@@ -85,8 +87,62 @@ class Run:
     def demo(self) -> bool:
         return any(t.demo for t in self.tasks.values())
 
+    @property
+    def limit(self) -> float | None:
+        """lmms-eval's ``--limit`` for this run (``config.limit``), ``None`` for a full run."""
+        return run_limit(self.raw)
+
+    @property
+    def samples(self) -> dict[str, tuple[int, int]]:
+        """Per subtask, (samples scored, samples in the split), from lmms-eval's ``n-samples``."""
+        return run_samples(self.raw, self.tasks)
+
+    @property
+    def partial(self) -> bool:
+        """Whether the run scored only part of its splits (``--limit``): never a result to rank."""
+        return partial_note(self.raw, self.tasks) is not None
+
+    def partial_note(self) -> str | None:
+        """``"partial run: --limit 5, 5 of 100 samples per subtask"``; ``None`` for a full run."""
+        return partial_note(self.raw, self.tasks)
+
     def clean_tasks(self) -> dict[str, TaskResult]:
         return {name: t for name, t in self.tasks.items() if not t.variant}
+
+
+def run_limit(raw: Mapping[str, Any]) -> float | None:
+    """lmms-eval's ``--limit`` recorded in a results object (``config.limit``); ``None`` without one."""
+    config = raw.get("config") if isinstance(raw.get("config"), Mapping) else {}
+    value = config.get("limit")
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def run_samples(raw: Mapping[str, Any], tasks: Iterable[str]) -> dict[str, tuple[int, int]]:
+    """Per task, (samples scored, samples in the split), from a results object's ``n-samples``."""
+    counts = raw.get("n-samples") if isinstance(raw.get("n-samples"), Mapping) else {}
+    out = {}
+    for task in tasks:
+        entry = counts.get(task) if isinstance(counts.get(task), Mapping) else {}
+        effective, original = entry.get("effective"), entry.get("original")
+        if isinstance(effective, int) and isinstance(original, int):
+            out[task] = (effective, original)
+    return out
+
+
+def partial_note(raw: Mapping[str, Any], tasks: Iterable[str]) -> str | None:
+    """``"partial run: --limit 5, 5 of 100 samples per subtask"`` for a ``--limit`` run, else ``None``.
+
+    The one place that decides whether a run is partial: tables, the board, the page and the gate
+    all call this (through :class:`Run` or directly on a results object).
+    """
+    limit, samples = run_limit(raw), run_samples(raw, tasks)
+    if limit is None and all(e >= o for e, o in samples.values()):
+        return None
+    counts = sorted({f"{e} of {o}" for e, o in samples.values()})
+    head = "" if limit is None else f"--limit {limit:g}" + (", " if counts else "")
+    what = (f"{counts[0]} samples per subtask" if len(counts) == 1
+            else ", ".join(f"{t} {e} of {o}" for t, (e, o) in sorted(samples.items())))
+    return f"partial run: {head}{what}"
 
 
 def _load_json(path: Path) -> Any:

@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
+from comic_emotion.data import is_synthetic
+
 CHANGED_KEY = "perturbation_changed"
 
 
@@ -42,6 +44,7 @@ class TaskRun:
     severity: int | None
     results: dict[str, Any]
     samples: list[dict[str, Any]] | None = field(default=None, repr=False)
+    synthetic: bool = False  # computed on the demo set (comic_emotion.data.is_synthetic)
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -60,6 +63,10 @@ def _model_of(results: dict[str, Any]) -> str:
 def load_runs(path: str | Path) -> list[TaskRun]:
     """The comic_emotion tasks of one results file (``*_results.json``) and their sample logs."""
     path = Path(path)
+    if path.is_dir():
+        found = sorted(path.rglob("*_results.json"))
+        example = f", e.g. {found[-1]}" if found else " (none found in it)"
+        raise ValueError(f"{path}: is a directory; pass the *_results.json files lmms-eval wrote{example}")
 
     def refuse(constant: str) -> None:
         raise ValueError(f"{path}: contains {constant}, which strict JSON does not allow; the run is broken, rerun it")
@@ -87,7 +94,7 @@ def load_runs(path: str | Path) -> list[TaskRun]:
         severity = metadata.get("severity")
         runs.append(TaskRun(task, model, str(metadata["dataset"]), str(metadata.get("data_split", "test")),
                             metadata.get("perturbation"), None if severity is None else int(severity),
-                            values, samples))
+                            values, samples, is_synthetic(metadata)))
     return runs
 
 
@@ -172,7 +179,11 @@ def robustness_report(paths: Sequence[str | Path], *, metric: str = "macro_f1",
     from comic_emotion.perturbations import PERTURBATIONS
 
     if metric not in METRICS:
-        raise ValueError(f"unknown metric {metric!r}; known: {', '.join(sorted(METRICS))}")
+        import difflib
+
+        close = difflib.get_close_matches(metric, list(METRICS), n=1, cutoff=0.8)
+        hint = f"did you mean {close[0]}? " if close else ""
+        raise ValueError(f"unknown metric {metric!r}; {hint}known: {', '.join(sorted(METRICS))}")
     higher = METRICS[metric].higher_is_better
     runs = [run for path in paths for run in load_runs(path)]
     clean = {run.key: run for run in runs if run.perturbation is None}
@@ -202,6 +213,10 @@ def robustness_report(paths: Sequence[str | Path], *, metric: str = "macro_f1",
         robust = [c for c in group["cells"] if c["category"] == "robustness" and c["score"] is not None]
         pick = max if not higher else min
         worst = pick(robust, key=lambda c: c["score"]) if robust else None
+        clean_score = group["clean_score"]
+        if worst is not None and (clean_score is None or (worst["score"] >= clean_score if higher
+                                                          else worst["score"] <= clean_score)):
+            worst = None  # nothing dropped: there is no worst case to report
         group["worst_case"] = None if worst is None else {k: worst[k] for k in ("perturbation", "severity", "score")}
         group.update(_mce(group["cells"], _error(group["clean_score"], higher)))
     if reference is not None:
@@ -216,4 +231,5 @@ def robustness_report(paths: Sequence[str | Path], *, metric: str = "macro_f1",
     from comic_emotion.perturbations.cross_style import cross_style_matrix
 
     return {"metric": metric, "higher_is_better": higher, "reference_model": reference,
+            "synthetic": any(run.synthetic for run in runs),
             "groups": [groups[k] for k in sorted(groups)], "cross_style": cross_style_matrix(sorted(clean.values(), key=lambda r: r.task), metric=metric)}

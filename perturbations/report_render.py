@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from comic_emotion.data import DEMO_BANNER
+
 SECTIONS = (("robustness", "Noise robustness"), ("cross_language", "Cross-language (translation shift)"),
             ("ablation", "Modality ablations (full masks; not averaged into robustness)"))
 
@@ -19,6 +21,8 @@ def to_markdown(report: dict[str, Any]) -> str:
     """The report as markdown tables: one block per (model, dataset, split)."""
     metric = report["metric"]
     lines = [f"# Robustness report ({metric}, {'higher' if report['higher_is_better'] else 'lower'} is better)", ""]
+    if report.get("synthetic"):
+        lines += [f"> {DEMO_BANNER}", ""]
     for group in report["groups"]:
         lines += [f"## {group['model']} on {group['dataset']}/{group['split']}", "",
                   f"Clean ({group['clean_task']}): **{_f(group['clean_score'])}**", ""]
@@ -36,7 +40,8 @@ def to_markdown(report: dict[str, Any]) -> str:
                           "(no boxes of that kind, or the severity's share rounded to zero); scores include them."]
             lines.append("")
         worst = group["worst_case"]
-        worst_text = "–" if worst is None else f"{worst['perturbation']} s{worst['severity']} = {_f(worst['score'])}"
+        worst_text = ("none (no noise perturbation lowered the score)" if worst is None
+                      else f"{worst['perturbation']} s{worst['severity']} = {_f(worst['score'])}")
         lines.append(f"Worst case: {worst_text}; "
                      f"mCE {_f(group['mce'])}, relative mCE {_f(group['relative_mce'])}"
                      + (f", mCE normalised to {report['reference_model']}: {_f(group.get('mce_normalised'))}"
@@ -58,7 +63,25 @@ def to_markdown(report: dict[str, Any]) -> str:
 
 
 def plot(report: dict[str, Any], path: str | Path) -> None:
-    """Severity curves: one panel per (model, dataset); severity 0 is the clean score."""
+    """Write :func:`figure` as a PNG (same bytes for the same report)."""
+    import matplotlib.pyplot as plt
+
+    figure_ = figure(report)
+    from comic_emotion.storage import atomic_path
+
+    with atomic_path(path) as tmp:
+        # metadata None: no Software/date chunks, so reruns write the same bytes
+        figure_.savefig(tmp, format="png", dpi=110, metadata={"Software": None})
+    plt.close(figure_)
+
+
+def figure(report: dict[str, Any]) -> Any:
+    """Severity curves, one panel per (model, dataset); severity 0 is the clean score.
+
+    Ablations (one full mask, no severity scale) are points, not lines from the clean score. Series
+    are nudged apart sideways by a few hundredths of a severity step, so identical curves (e.g. two
+    perturbations that changed nothing) stay visible instead of hiding one another.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -66,17 +89,23 @@ def plot(report: dict[str, Any], path: str | Path) -> None:
 
     groups = report["groups"] or []
     count = max(1, len(groups))
-    figure, axes = plt.subplots(1, count, figsize=(5.5 * count, 4.2), squeeze=False)
+    canvas, axes = plt.subplots(1, count, figsize=(5.5 * count, 4.2), squeeze=False)
     for axis, group in zip(axes[0], groups):
         names = sorted({c["perturbation"] for c in group["cells"]})
-        for name in names:
+        for number, name in enumerate(names):
             cells = sorted((c for c in group["cells"] if c["perturbation"] == name and c["score"] is not None),
                            key=lambda c: c["severity"])
             category = cells[0]["category"] if cells else "robustness"
-            xs = [0] + [c["severity"] for c in cells]
+            nudge = 0.06 * (number - (len(names) - 1) / 2)
+            label = f"{name} ({category.replace('_', ' ')})"
+            if category == "ablation":
+                axis.plot([c["severity"] + nudge for c in cells], [c["score"] for c in cells], "X", linestyle="None",
+                          label=label, markersize=7)
+                continue
+            xs = [0 + nudge] + [c["severity"] + nudge for c in cells]
             ys = [group["clean_score"]] + [c["score"] for c in cells]
-            style = {"robustness": "-o", "cross_language": "--s", "ablation": ":x"}[category]
-            axis.plot(xs, ys, style, label=f"{name} ({category.replace('_', ' ')})", markersize=4)
+            style = {"robustness": "-o", "cross_language": "--s"}[category]
+            axis.plot(xs, ys, style, label=label, markersize=4, alpha=0.85)
         axis.set_title(f"{group['model']}\n{group['dataset']}/{group['split']}", fontsize=9)
         axis.set_xlabel("severity (0 = clean)")
         axis.set_ylabel(report["metric"])
@@ -86,10 +115,7 @@ def plot(report: dict[str, Any], path: str | Path) -> None:
             axis.set_ylim(0, 1)  # a fixed scale, so a flat curve looks flat and panels compare
         axis.grid(alpha=0.3)
         axis.legend(fontsize=7)
-    figure.tight_layout()
-    from comic_emotion.storage import atomic_path
-
-    with atomic_path(path) as tmp:
-        # metadata None: no Software/date chunks, so reruns write the same bytes
-        figure.savefig(tmp, format="png", dpi=110, metadata={"Software": None})
-    plt.close(figure)
+    if report.get("synthetic"):
+        canvas.suptitle(DEMO_BANNER, fontsize=8, color="#9a6b00")
+    canvas.tight_layout()
+    return canvas

@@ -132,7 +132,7 @@ def test_other_samples_or_task_version_exit_2(baseline, tmp_path):
     ("max_drop: -1\n", "a number >= 0"),
     ("alpha: 2\n", "0 < alpha < 1"),
     ("typo: 1\n", "unknown keys"),
-    ("metrics: {vibes: {max_drop: 0.1}}\n", "no metadata"),
+    ("metrics: {vibes: {max_drop: 0.1}}\n", "metrics.vibes: unknown metric 'vibes'; known: "),
     ("!!python/object/apply:os.system ['echo pwned']\n", "not valid YAML"),
     ("metrics: [\n", "not valid YAML"),
 ])

@@ -115,7 +115,7 @@ def test_stages_cli_bad_adapter_exits_nonzero_without_results(tiny, tmp_path: Pa
     assert done.returncode == 1
     assert done.stderr.strip().splitlines() == [
         (f"comic-emotion: error: {tmp_path / 'missing'}: adapter directory not found; pass existing PEFT adapter "
-         "directories separated by '+'")]
+         "directories (comic-emotion stages --adapters A B; in --model_args: adapters=A+B)")]
     assert not (tmp_path / "out").exists()
 
 

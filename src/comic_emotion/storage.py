@@ -11,7 +11,11 @@ or ``null``). The HF feature description is stored in the parquet metadata, so
 ``datasets.load_dataset("parquet", ...)`` decodes images too.
 
 Everything is written to a temporary name and renamed into place (``os.replace``), so a failed
-or interrupted run never leaves a half-written file and an existing good copy survives.
+or interrupted run never leaves a half-written file and an existing good copy survives. The
+temporary names come from :mod:`tempfile`, which creates files 0600 and directories 0700; both are
+given the permissions a plain ``open``/``mkdir`` would have had under the user's umask before they
+are renamed, so a published page or a merged checkpoint is as readable as any other file the user
+writes (0644 / 0755 with the usual umask 022).
 """
 
 from __future__ import annotations
@@ -48,12 +52,50 @@ def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
+def current_umask() -> int:
+    """The process umask, read without changing it where Linux exposes it (``/proc/self/status``)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)  # elsewhere: the only portable read sets it; restored at once
+    os.umask(mask)
+    return mask
+
+
+def file_mode() -> int:
+    """Permissions of a new regular file under the current umask (``open`` asks for 0666)."""
+    return 0o666 & ~current_umask()
+
+
+def directory_mode() -> int:
+    """Permissions of a new directory under the current umask (``mkdir`` asks for 0777)."""
+    return 0o777 & ~current_umask()
+
+
+def staging_directory(target: str | os.PathLike[str]) -> Path:
+    """Create an empty, uniquely named directory beside ``target`` with umask permissions.
+
+    The caller fills it and moves it into place with :func:`replace_directory` (or removes it on
+    failure). ``tempfile.mkdtemp`` alone would leave it 0700, unreadable to the user's group.
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.staging-", dir=target.parent))
+    os.chmod(staging, directory_mode())
+    return staging
+
+
 @contextlib.contextmanager
 def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path beside ``target``; rename it onto ``target`` only on success.
 
     The directory of ``target`` must be writable; a failure (exception, Ctrl-C, disk full)
-    removes the temporary file and leaves any existing ``target`` untouched.
+    removes the temporary file and leaves any existing ``target`` untouched. The file gets the
+    permissions of a plain ``open(target, "w")`` under the current umask, not mkstemp's 0600.
     """
     target = Path(target)
     directory = target.parent
@@ -63,10 +105,29 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        os.chmod(tmp_path, file_mode())  # after writing: a writer may have recreated the file
         os.replace(tmp_path, target)
     except BaseException:
         tmp_path.unlink(missing_ok=True)
         raise
+
+
+@contextlib.contextmanager
+def file_lock(path: str | os.PathLike[str]) -> Iterator[None]:
+    """Hold an exclusive lock on ``path`` (``<something>.lock``) and remove the file when done.
+
+    filelock leaves its lock file behind on Unix, so every board and cache gathered ``.lock``
+    files, and one left by a Ctrl-C looked stale. The file is unlinked while the lock is still
+    held; a process waiting on the old file then finds it unlinked and retries on a fresh one
+    (filelock >= 3.2x checks ``st_nlink`` after acquiring), so the lock stays exclusive.
+    """
+    from filelock import FileLock
+
+    with FileLock(str(path)):
+        try:
+            yield
+        finally:
+            Path(path).unlink(missing_ok=True)
 
 
 def check_writable_dir(directory: str | os.PathLike[str]) -> Path:

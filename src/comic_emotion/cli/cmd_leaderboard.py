@@ -13,7 +13,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "results files, and render it as a self-contained HTML page with per-sample viewers.",
         epilog="examples:\n"
         "  comic-emotion leaderboard add results/qwen/2025-01-01T10-00-00_results.json --board leaderboard.json\n"
-        "  comic-emotion leaderboard add results/demo/*/*_results.json --board demo-board.json --allow-demo\n"
+        "  comic-emotion leaderboard add results/demo/*_results.json --board demo-board.json --allow-demo\n"
         "  comic-emotion leaderboard render --board leaderboard.json --out site/ --runs results/qwen/*_results.json",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -24,6 +24,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     add.add_argument("--allow-demo", action="store_true",
                      help="accept synthetic-demo results (they go on a demo-only board)")
     add.add_argument("--replace", action="store_true", help="replace an entry with the same key")
+    add.add_argument("--allow-partial", action="store_true",
+                     help="accept runs made with lmms-eval --limit (their entries are marked partial)")
     add.add_argument("--samples", nargs="+", default=None,
                      help="sample logs to use (default: the <date>_samples_<task>.jsonl beside the results file)")
     add.add_argument("--no-samples", action="store_true", help="ignore sample logs (no CIs)")
@@ -32,7 +34,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     add.set_defaults(func=run_add)
     render = actions.add_parser("render", help="write the static page (index.html) and sample viewers")
     render.add_argument("--board", required=True, help="leaderboard JSON")
-    render.add_argument("--out", required=True, help="output directory")
+    render.add_argument("--out", "--output", dest="out", required=True, help="output directory")
     render.add_argument("--runs", nargs="*", default=[], help="results files with sample logs: one viewer each")
     render.set_defaults(func=run_render)
 
@@ -53,7 +55,7 @@ def run_add(args: argparse.Namespace) -> int:
 
     logs = False if args.no_samples else args.samples
     outcome = add_results(args.board, args.results, allow_demo=args.allow_demo, replace=args.replace,
-                          sample_logs=logs, stage=_stage(args.stage))
+                          allow_partial=args.allow_partial, sample_logs=logs, stage=_stage(args.stage))
     for path, (key, what) in zip(args.results, outcome):
         print(f"{what} {key}: {path}")
     print(f"board: {args.board}")

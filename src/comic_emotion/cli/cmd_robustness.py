@@ -20,7 +20,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("results", nargs="+", help="lmms-eval *_results.json files")
-    parser.add_argument("--out", default=None, help="directory for robustness.json, robustness.md, robustness.png")
+    parser.add_argument("--out", "--output", dest="out", default=None, help="directory for robustness.json, robustness.md, robustness.png")
     parser.add_argument("--metric", default="macro_f1", help="headline metric (default: %(default)s)")
     parser.add_argument("--reference", default=None, help="model whose errors normalise the mCE")
     parser.add_argument("--json", action="store_true", help="print the JSON report instead of markdown")

@@ -15,6 +15,7 @@ large object graph (about a second of garbage collection); results are on disk b
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -51,8 +52,12 @@ def run(args: argparse.Namespace) -> int:
     from comic_emotion.lmms_plugin import TASKS_ONLY_ENV
     from comic_emotion.model_routes import failure_message, model_route
     from comic_emotion.runner import (
+        LMMS_EVAL_OUTPUTS,
         RunError,
+        TableFilter,
+        check_limit,
         check_results,
+        discard_new_files_on_interrupt,
         expand_task_names,
         read_results,
         results_files,
@@ -69,12 +74,20 @@ def run(args: argparse.Namespace) -> int:
         output = DEFAULT_OUTPUT
         arguments += ["--output_path", output]
     names = [t.strip() for t in tasks.split(",") if t.strip()]
+    _check_task_names(names)
+    limit = _option(arguments, "--limit")
+    if limit is not None:
+        try:
+            check_limit(limit, [n for n in names if n.startswith("comic_emotion")])
+        except ValueError as exc:
+            raise CliError(str(exc), exit_code=2) from None
     missing = unprepared_subtasks(expand_task_names(names))
     if missing:  # before lmms-eval loads a model: a real subtask never scores the demo set in its place
         raise CliError(missing[0] + (f" (and {len(missing) - 1} more subtasks)" if len(missing) > 1 else ""))
     if all(name.startswith("comic_emotion") for name in names):
         os.environ[TASKS_ONLY_ENV] = "1"
     before = set(results_files(output)) if Path(output).exists() else set()
+    arguments = _on_cpu_without_gpu(arguments)
     model = _option(arguments, "--model")
     # Resolved before the run (without importing the class): an unknown name fails here, in one line.
     route = None if model is None else model_route(model, force_simple="--force_simple" in arguments)
@@ -86,7 +99,10 @@ def run(args: argparse.Namespace) -> int:
 
     errors = _record_errors(lmms_main)
     sys.argv = ["lmms-eval", *arguments]
-    lmms_main.cli_evaluate()
+    table = TableFilter(sys.stdout)  # lmms-eval's ~56 rows per subtask; the compact summary follows
+    with discard_new_files_on_interrupt(output, names=LMMS_EVAL_OUTPUTS), contextlib.redirect_stdout(table):
+        lmms_main.cli_evaluate()
+    table.flush()
     if int(os.environ.get("RANK", "0")) != 0:  # under accelerate launch only rank 0 writes results
         return _exit(0)
     new = [p for p in results_files(output) if p not in before] if Path(output).exists() else []
@@ -104,6 +120,8 @@ def run(args: argparse.Namespace) -> int:
         message = f"lmms-eval {problem}" if route is None else failure_message(route, problem, error)
         print(f"comic-emotion: error: {message}", file=sys.stderr)
         return _exit(1)
+    if table.left_out:
+        print(f"(lmms-eval's table, {table.left_out} rows, left out: every number is in {new[-1]})")
     print(summary_table(results))
     print(f"\nresults: {new[-1]}")
     return _exit(0)
@@ -129,6 +147,53 @@ def _record_errors(lmms_main: ModuleType) -> list[BaseException]:
 
     lmms_main.cli_evaluate_single = cli_evaluate_single
     return errors
+
+
+def _check_task_names(names: list[str]) -> None:
+    """A name that is not ours but close to one of ours is a typo: say which task was meant."""
+    import difflib
+
+    from comic_emotion.cli.main import CliError
+    from comic_emotion.runner import known_task_names
+
+    known = known_task_names()
+    for name in names:
+        close = [] if name in known else difflib.get_close_matches(name, known, n=1, cutoff=0.85)
+        if close:
+            raise CliError(f"--tasks: unknown task {name!r}; did you mean {close[0]}?", exit_code=2)
+
+
+def _on_cpu_without_gpu(arguments: list[str]) -> list[str]:
+    """With no GPU visible, add device=cpu (and device_map=cpu) to --model_args where the class takes them."""
+    import inspect
+
+    import torch  # lmms-eval imports it anyway
+
+    from comic_emotion.runner import cpu_model_args
+
+    if torch.cuda.is_available() or _option(arguments, "--model") is None:
+        return arguments
+    from lmms_eval.models import get_model
+
+    model_args = _option(arguments, "--model_args") or ""
+    name = _option(arguments, "--model")
+    # comic_emotion_staged forwards its arguments to the class named by model_class=
+    inner = dict(p.split("=", 1) for p in model_args.split(",") if "=" in p).get("model_class")
+    try:
+        model_class = get_model(inner or name, "--force_simple" in arguments or bool(inner))
+    except Exception:  # noqa: BLE001 - an unknown model is lmms-eval's error to report, in its words
+        return arguments
+    accepted = set(inspect.signature(model_class.__init__).parameters)
+    if _option(arguments, "--device") is not None:
+        accepted.discard("device")
+    new_args, added = cpu_model_args(model_args, accepted)
+    if not added:
+        return arguments
+    print(f"comic-emotion: no GPU visible: running {name} on the CPU (added {','.join(added)} to --model_args)",
+          file=sys.stderr)
+    out = [a for i, a in enumerate(arguments) if not (a.startswith("--model_args=") or a == "--model_args"
+                                                        or (i and arguments[i - 1] == "--model_args"))]
+    return [*out, "--model_args", new_args]
 
 
 def _exit(code: int) -> int:

@@ -30,7 +30,8 @@ _EPILOG = """examples:
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "score", help="score a predictions JSONL file with the task's metrics (value ± 95%% CI)",
-        description=__doc__.split("\n\n")[0], epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+        description=__doc__.split("\n\n")[0].replace("``", ""),  # the module docstring is RST
+        epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--task", required=True, help="lmms-eval task name, e.g. comic_emotion_comic")
     given = parser.add_mutually_exclusive_group(required=True)
     given.add_argument("--predictions", type=Path, help="JSONL file, one prediction per line (a .csv file is read "
@@ -39,7 +40,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--split", help="prepared split to score against (default: the task's)")
     parser.add_argument("--exclude-other", action="store_true",
                         help="EmoRecCom: average 7 classes, leaving out 'other' (not the official metric)")
-    parser.add_argument("--out", type=Path, help="write every metric with its CI and signature as JSON here")
+    parser.add_argument("--out", "--output", dest="out", type=Path,
+                        help="write every metric with its CI and signature as JSON here")
     parser.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
     parser.add_argument("--n-resamples", type=int, default=1000, help="bootstrap resamples (default 1000)")
     parser.add_argument("--json", action="store_true", help="print the JSON instead of the table")
@@ -59,8 +61,12 @@ def task_metadata(task: str) -> dict[str, Any]:
     _Loader.add_multi_constructor("!", lambda loader, suffix, node: None)
     path = tasks_dir() / f"{task}.yaml"
     if not path.exists():
+        import difflib
+
         known = sorted(p.stem for p in tasks_dir().glob("comic_emotion_*.yaml"))
-        raise CliError(f"unknown task {task!r}; known: {', '.join(known)}")
+        close = difflib.get_close_matches(task, known, n=1, cutoff=0.8)
+        hint = f"did you mean {close[0]}? " if close else ""
+        raise CliError(f"unknown task {task!r}; {hint}known: {', '.join(known)}")
     config = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader) or {}
     metadata = config.get("metadata") or {}
     if "dataset" not in metadata:
@@ -75,6 +81,9 @@ def read_predictions(path: Path) -> dict[str, Mapping[str, Any]]:
     def refuse(constant: str) -> None:
         raise ValueError(f"{constant}, which strict JSON does not allow")
 
+    if path.is_dir():
+        raise CliError(f"{path}: is a directory; pass the predictions file (JSON lines "
+                       '{"id": ..., "answer": ...})')
     out: dict[str, Mapping[str, Any]] = {}
     # Undecodable bytes in a raw model answer are data (U+FFFD), not an error: the answer is parsed as given.
     with open(path, encoding="utf-8", errors="replace") as handle:
@@ -228,7 +237,12 @@ def format_table(report: Mapping[str, Any]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from comic_emotion.cli import CliError
     from comic_emotion.storage import write_json_atomic
+
+    if args.out and Path(args.out).is_dir():
+        raise CliError(f"{args.out}: is a directory; --out takes the JSON report's file name, "
+                       f"e.g. {Path(args.out) / 'metrics.json'}", exit_code=2)
 
     submission = args.submission or (args.predictions if args.predictions.suffix.lower() == ".csv" else None)
     if submission is not None:

@@ -94,6 +94,8 @@ def read_submission(path: str | Path, expected_ids: Sequence[str], *,
     columns: list[int] | None = None
     counts = dict.fromkeys(NOTE_KINDS, 0)
     order = 0
+    if path.is_dir():
+        raise ValueError(f"{path}: is a directory; pass the submission CSV (results.csv)")
     if not path.is_file():
         raise ValueError(f"{path}: submission file not found")
     with open(path, encoding="utf-8-sig", newline="") as handle:

@@ -13,9 +13,7 @@ changing a count never changes the samples it keeps.
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
-import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -111,13 +109,11 @@ def build_demo(root: Path, *, seed: int, n_train: int = 200, n_test: int = 100,
     if n_train < 0 or n_test < 0:
         raise ValueError(f"sample counts must be >= 0, got n_train={n_train}, n_test={n_test}")
     root = Path(root)
-    root.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{root.name}.staging-", dir=root.parent))
+    staging = storage.staging_directory(root)  # umask permissions: the set is shared by the users of the cache
     try:
         for domain in domains:
             build_domain(staging / domain, domain, seed=seed, n_train=n_train, n_test=n_test)
         (staging / "complete").touch()
-        os.chmod(staging, 0o755)  # mkdtemp makes it 0700; the set is shared by the users of the cache
         storage.replace_directory(staging, root)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

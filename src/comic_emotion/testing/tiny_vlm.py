@@ -16,11 +16,10 @@ import contextlib
 import json
 import re
 import shutil
-import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from comic_emotion.storage import replace_directory
+from comic_emotion.storage import replace_directory, staging_directory
 
 # Qwen2-VL's special tokens; the first seven get ids 0..6 in this order.
 SPECIAL_TOKENS = (
@@ -382,10 +381,8 @@ def build_tiny_lora_adapter(
 @contextlib.contextmanager
 def _staged_directory(target: Path) -> Iterator[Path]:
     """Yield an empty directory beside ``target`` that replaces it on success and is removed on failure."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    staging = staging_directory(target)  # umask permissions, not mkdtemp's 0700: the cache may be shared
     try:
-        staging.chmod(0o755)  # mkdtemp's 0700 would hide the model from other users of a shared cache
         yield staging
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
