@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import fnmatch
+import functools
 import json
 import math
 import os
@@ -245,8 +246,14 @@ def cpu_model_args(model_args: str, accepted: Iterable[str]) -> tuple[str, list[
     return ",".join([p for p in [model_args.strip(",")] if p] + added), added
 
 
+@functools.cache
 def _task_configs() -> dict[str, dict[str, Any]]:
-    """Every YAML config of this package's tasks and groups, keyed by task or group name."""
+    """Every YAML config of this package's tasks and groups, keyed by task or group name.
+
+    Read once per process (the files are package data): ``comic-emotion run`` consults it several
+    times before lmms-eval starts (task-name check, ``--limit`` check, unprepared subtasks). Callers
+    only read the returned mapping.
+    """
     import yaml
 
     from comic_emotion.tasks import tasks_dir
