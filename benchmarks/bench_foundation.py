@@ -115,7 +115,7 @@ def _per_sample_seconds(model_dir: Path, include: Path, sizes: tuple[int, int], 
 def _startup_pair(tmp_path: Path, repeats: int) -> tuple[float, float, bool]:
     """Wall time of bare `lmms-eval` and of `comic-emotion run` on the same one-sample job (best of
     ``repeats``, interleaved), and whether both wrote the same metric values."""
-    from comic_emotion.runner import read_results, results_files
+    from comic_emotion.results import read_results, results_files
 
     job = ["--model", "comic_emotion_majority", "--tasks", "comic_emotion_comic", "--limit", "1"]
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}

@@ -118,7 +118,7 @@ def _robust_overhead(quick: bool) -> dict:
 
     from comic_emotion.metrics.samples import sample_row
     from comic_emotion.perturbations import Item, get_perturbation
-    from comic_emotion.perturbations.make_tasks import SEVERITIES, VARIANTS
+    from comic_emotion.tasks.make_robust import SEVERITIES, VARIANTS
     from comic_emotion.prompts import build_prompt
     from comic_emotion.schema import SCHEMA_VERSION
     from comic_emotion.storage import canonical_json

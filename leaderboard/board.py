@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from comic_emotion.leaderboard.ranking import OVERALL_DOMAINS, metric_meta, overall_score, task_score
-from comic_emotion.leaderboard.runs import Run, RunError, TaskResult, load_run
+from comic_emotion.results import Run, RunError, TaskResult, load_run
 
 SCHEMA_VERSION = "1.1"
 OFFICIAL_METRIC = "macro_f1"
@@ -217,7 +217,7 @@ def build_entry(run: Run, *, stage: Mapping[str, Any] | None = None) -> dict[str
 def _robustness(run: Run) -> dict[str, Any] | None:
     if not any(t.variant for t in run.tasks.values()):
         return None
-    from comic_emotion.perturbations.report import robustness_report
+    from comic_emotion.reports.robustness import robustness_report
 
     report = robustness_report([run.path])
     return {group["dataset"]: {"mce": group.get("mce"), "relative_mce": group.get("relative_mce"),
@@ -297,14 +297,14 @@ def add_results(board_path: str | os.PathLike[str], results_paths: Sequence[str 
         board = read_board(board_path)
         outcome = []
         for run in runs:
-            data = "demo" if run.demo else "real"
+            data = "demo" if run.synthetic else "real"
             if data == "demo" and not allow_demo:
                 raise BoardError(f"{run.path}: computed on the synthetic demo set; demo results go on a separate "
                                  "board, pass --allow-demo to write one")
             if run.partial and not allow_partial:
                 raise BoardError(f"{run.path}: {run.partial_note()}; pass --allow-partial to add it "
                                  "(its entry is marked partial)")
-            if run.demo and not all(t.demo for t in run.tasks.values()):
+            if run.synthetic and not all(t.synthetic for t in run.tasks.values()):
                 raise BoardError(f"{run.path}: mixes demo and real data across tasks; score them separately")
             if board is None:
                 board = empty_board(data)

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from comic_emotion.leaderboard.runs import TaskResult
+    from comic_emotion.results import TaskResult
 
 OVERALL_DOMAINS = ("comic", "manga", "art")
 # Official metrics of the emotion-recognition subtasks, the only ones the overall score averages.

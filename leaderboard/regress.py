@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from comic_emotion.leaderboard.ranking import metric_meta
-from comic_emotion.leaderboard.runs import Run, RunError, TaskResult, load_run
+from comic_emotion.results import Run, RunError, TaskResult, load_run
 
 DEFAULT_THRESHOLDS = {"alpha": 0.05, "max_drop": 0.0}
 # The headline metrics: each task's official metric (macro-F1, EmoRecCom's ROC-AUC, the label-free
@@ -197,10 +197,10 @@ def paired_test(metric: str, rows_a: list[dict], rows_b: list[dict]) -> tuple[fl
 
 
 def _check_comparable(base: Run, cand: Run) -> None:
-    if base.demo != cand.demo:
+    if base.synthetic != cand.synthetic:
         kind = {True: "the synthetic demo set", False: "real data"}
-        raise GateInputError(f"{cand.path}: the baseline is on {kind[base.demo]} and the candidate on "
-                             f"{kind[cand.demo]}; demo and real runs never gate each other: compare runs on the "
+        raise GateInputError(f"{cand.path}: the baseline is on {kind[base.synthetic]} and the candidate on "
+                             f"{kind[cand.synthetic]}; demo and real runs never gate each other: compare runs on the "
                              "same data")
     missing = sorted(set(base.clean_tasks()) - set(cand.clean_tasks()))
     if missing:
@@ -315,7 +315,7 @@ def run_notes(baseline: str | os.PathLike[str], candidate: str | os.PathLike[str
     notes = []
     for name, path in (("baseline", baseline), ("candidate", candidate)):
         run = load_run(path, sample_logs=False)
-        if run.demo and DEMO_BANNER not in notes:
+        if run.synthetic and DEMO_BANNER not in notes:
             notes.append(DEMO_BANNER)
         if run.partial:
             notes.append(f"{name}: {run.partial_note()}")

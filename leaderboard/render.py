@@ -176,7 +176,7 @@ def _thumbnails(metadata: Mapping[str, Any], ids: set[str]) -> dict[str, str]:
 def viewer_page(results_path: str | os.PathLike[str]) -> tuple[str, str]:
     """(entry key, HTML) of the per-sample viewer of one run; the run must have sample logs."""
     from comic_emotion.leaderboard.board import build_entry
-    from comic_emotion.leaderboard.runs import load_run
+    from comic_emotion.results import load_run
 
     run = load_run(results_path)
     clean = run.clean_tasks()
@@ -210,7 +210,7 @@ def viewer_page(results_path: str | os.PathLike[str]) -> tuple[str, str]:
     checkpoint = "" if run.checkpoint == "-" else f" ({run.checkpoint})"
     title = f"Samples of {run.model}{checkpoint} · comic-emotion-bench"
     banner = '<p class="demo-banner">DEMO DATA: synthetic panels; not comparable with published numbers</p>' \
-        if run.demo else ""
+        if run.synthetic else ""
     if run.partial:
         banner += f'<p class="demo-banner">{html.escape(run.partial_note().upper().split(":")[0])}: ' \
                   f'{html.escape(run.partial_note().split(": ", 1)[1])}; not a full evaluation</p>'

@@ -211,7 +211,7 @@ def test_leaderboard_add_refuses_a_partial_run_without_allow_partial_and_marks_i
 
 
 def test_tables_and_gate_say_a_run_is_partial(tmp_path):
-    from comic_emotion.baselines.stages import markdown_table
+    from comic_emotion.reports.stages import markdown_table
     from comic_emotion.runner import summary_table
 
     run = _partial(write_run(tmp_path / "run", n=10), limit=10, of=40)
@@ -313,8 +313,8 @@ def test_demo_split_records_the_typed_flag(demo_root):
 def test_robustness_json_markdown_and_png_say_demo(tmp_path):
     from test_robustness_report import make_model
 
-    from comic_emotion.perturbations.report import robustness_report
-    from comic_emotion.perturbations.report_render import plot
+    from comic_emotion.reports.robustness import robustness_report
+    from comic_emotion.reports.robustness_render import plot
 
     path, _ = make_model(tmp_path / "a", "model_a", noise=0.5)
     data = json.loads(path.read_text())
@@ -556,7 +556,7 @@ def test_regress_json_is_a_flag_that_may_name_a_file(tmp_path):
 
 
 def test_stage_delta_markdown_shows_headline_metrics_and_counts_the_rest():
-    from comic_emotion.baselines.stages import delta_table, markdown_table
+    from comic_emotion.reports.stages import delta_table, markdown_table
 
     scores = [{"comic_emotion_comic": {m: {"score": s, "ci_low": None, "ci_high": None}
                                        for m, s in (("macro_f1", 0.5 + k / 10), ("hamming_loss", 0.1),
@@ -603,8 +603,8 @@ def test_summary_table_puts_value_and_ci_in_one_short_cell(tmp_path):
 def test_no_worst_case_when_nothing_dropped_and_ablations_are_points_without_hidden_series(tmp_path):
     from test_robustness_report import make_model
 
-    from comic_emotion.perturbations.report import robustness_report
-    from comic_emotion.perturbations.report_render import figure, to_markdown
+    from comic_emotion.reports.robustness import robustness_report
+    from comic_emotion.reports.robustness_render import figure, to_markdown
 
     path, _ = make_model(tmp_path / "same", "model_same", noise=0.0)  # no variant changes an answer
     report = robustness_report([path])

@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from comic_emotion.metrics.samples import sample_row
-from comic_emotion.perturbations.report import robustness_report
+from comic_emotion.metrics.scoring import aggregate
+from comic_emotion.reports.robustness import robustness_report
 from sklearn.metrics import f1_score
 from sklearn.preprocessing import MultiLabelBinarizer
 
@@ -33,15 +34,20 @@ def write_run(directory: Path, model: str, tasks: dict[str, tuple[dict, list[lis
     stamp = "20260101T000000"
     results = {"results": {}, "configs": {}, "config": {"model": model, "model_args": ""}, "model_name": model}
     for task, (metadata, preds, changed) in tasks.items():
-        lines = []
+        lines, rows = [], []
         for i, (pred, flag) in enumerate(zip(preds, changed)):
             row = sample_row(record(i), json.dumps({"emotions": pred}), label_set="demo")
+            rows.append(row)
             lines.append({"doc_id": i, "doc": {"id": row["id"]}, "target": "", "resps": [[json.dumps(pred)]],
                           "filtered_resps": [json.dumps(pred)], "macro_f1": row, "accuracy": row,
                           "perturbation_changed": float(flag)})
         (directory / f"{stamp}_samples_{task}.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
-        results["results"][task] = {"alias": task, "macro_f1,none": -1.0}  # must be recomputed, not read
-        results["configs"][task] = {"task": task, "metadata": {"version": 1, **metadata}}
+        # The values lmms-eval's aggregation gives (the reader checks them against the log).
+        results["results"][task] = {"alias": task, "macro_f1,none": aggregate("macro_f1", rows),
+                                    "accuracy,none": aggregate("accuracy", rows)}
+        results["configs"][task] = {"task": task, "metadata": {
+            "version": 1, "data_hash": "fixture-hash", "data_source": "demo (synthetic)", "data_synthetic": True,
+            **metadata}}
     results["results"]["comic_emotion_robust"] = {"alias": "comic_emotion_robust"}
     path = directory / f"{stamp}_results.json"
     path.write_text(json.dumps(results))
@@ -125,7 +131,7 @@ def test_cross_style_matrix_uses_canonical_labels(tmp_path):
 
 def test_cross_style_scores_a_perfect_transfer_one_on_shared_labels():
     from comic_emotion.metrics.scoring import aggregate
-    from comic_emotion.perturbations.cross_style import canonical_rows, shared_labels
+    from comic_emotion.reports.cross_style import canonical_rows, shared_labels
 
     # EmoArt's Bored/Tired have no basic-emotion counterpart: they are not scored, and no "other" class is made up.
     shared = shared_labels(["emoart", "emocomics35"])

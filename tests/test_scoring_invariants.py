@@ -245,7 +245,7 @@ def test_majority_answer_has_its_analytic_utterance_value():
 
 
 def test_results_readers_skip_the_na_reasons_entry(tmp_path: Path):
-    from comic_emotion.leaderboard.runs import task_metrics
+    from comic_emotion.results import task_metrics
 
     entry = {"macro_f1,none": 0.5, "bleu,none": None, "na_reasons,none": {"bleu": "never produced"}, "alias": "x"}
     assert task_metrics(tmp_path / "r.json", "comic_emotion_comic", entry) == {"macro_f1": 0.5, "bleu": None}

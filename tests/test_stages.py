@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 from comic_emotion.baselines.staged import CheckpointError, StagedCheckpoint, plan_checkpoint
-from comic_emotion.baselines.stages import merge_checkpoint, plan_stages
+from comic_emotion.sweeps import merge_checkpoint, plan_stages
 from safetensors.torch import load_file, save_file
 
 from comic_emotion.testing.tiny_vlm import build_tiny_lora_adapter, build_tiny_qwen2_vl

@@ -21,18 +21,10 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 from comic_emotion.data import DEMO_BANNER, is_synthetic
+from comic_emotion.results import RunError, metric_values, partial_note, results_files
 
 # What lmms-eval 0.7.3 writes under --output_path (plus our checkpoint record beside the results).
 LMMS_EVAL_OUTPUTS = ("*_results.json", "*_samples_*.jsonl", "*_results.checkpoint.json")
-
-
-class RunError(RuntimeError):
-    """lmms-eval ran but did not produce usable results."""
-
-
-def results_files(output_path: str | os.PathLike[str]) -> list[Path]:
-    """All ``*_results.json`` files under ``output_path``, oldest first."""
-    return sorted(Path(output_path).rglob("*_results.json"), key=lambda p: (p.stat().st_mtime_ns, p.name))
 
 
 def run_lmms_eval(arguments: Sequence[str], *, output_path: str | os.PathLike[str],
@@ -142,35 +134,6 @@ def discard_new_files_on_interrupt(*directories: str | os.PathLike[str],
         raise
 
 
-def read_results(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Load an lmms-eval results JSON, with a one-line error for unreadable files."""
-    try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise RunError(f"{path}: results file not found") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise RunError(f"{path}: not a valid results JSON ({exc})") from None
-
-
-def check_results(results: Mapping[str, Any], expected_tasks: Iterable[str]) -> None:
-    """Raise :class:`RunError` if an expected subtask has no metrics in ``results``."""
-    present = results.get("results") or {}
-    missing = [task for task in expected_tasks if not present.get(task)]
-    if missing:
-        raise RunError(f"no results for {', '.join(missing)}: lmms-eval logged a task failure (see its log)")
-
-
-def task_metrics(entry: Mapping[str, Any]) -> dict[str, float]:
-    """The numeric metrics of one task entry, keyed by metric name (filter suffix ``,none`` dropped)."""
-    metrics = {}
-    for key, value in entry.items():
-        if "," not in key or "_stderr" in key or isinstance(value, bool):
-            continue
-        if isinstance(value, (int, float)):
-            metrics[key.split(",")[0]] = float(value)
-    return metrics
-
-
 HEADLINE_METRICS = ("macro_f1", "accuracy", "roc_auc_macro", "intensity_mae", "parse_failure_rate", "utt_macro_f1",
                     "utt_slot_mismatch", "speakers_coverage", "explanation_coverage")
 
@@ -192,7 +155,7 @@ def summary_table(results: Mapping[str, Any], *, metrics: Sequence[str] = HEADLI
     for task, entry in sorted((results.get("results") or {}).items()):
         if task not in configs:  # groups: their numbers are aggregates of the subtasks shown
             continue
-        values = task_metrics(entry)
+        values = metric_values(entry)
         metadata = configs[task].get("metadata") or {}
         source = "demo" if is_synthetic(metadata) else "real"
         rows.append((task, source, values))
@@ -204,8 +167,6 @@ def summary_table(results: Mapping[str, Any], *, metrics: Sequence[str] = HEADLI
     widths = [max(len(str(line[i])) for line in [header, *body]) for i in range(len(header))]
     lines = ["  ".join(str(c).ljust(w) for c, w in zip(line, widths)).rstrip() for line in [header, *body]]
     lines.insert(1, "  ".join("-" * w for w in widths))
-    from comic_emotion.leaderboard.runs import partial_note  # lazy: the CLI imports this module at start-up
-
     note = partial_note(results, [task for task, _, _ in rows])
     if note:
         lines.insert(0, f"PARTIAL RUN: {note.split(': ', 1)[1]}; not a full evaluation")
@@ -222,7 +183,7 @@ def group_lines(results: Mapping[str, Any]) -> list[str]:
     for name, entry in sorted((results.get("results") or {}).items()):
         if name in configs:
             continue
-        value = task_metrics(entry).get("macro_f1")
+        value = metric_values(entry).get("macro_f1")
         alias = str(entry.get("alias") or name).strip()
         out.append(f"group {name}: macro_f1 {'-' if value is None else f'{value:.4f}'}"
                    + (f"  ({alias})" if alias != name else ""))

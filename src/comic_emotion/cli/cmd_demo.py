@@ -35,14 +35,9 @@ def run(args: argparse.Namespace) -> int:
     from comic_emotion.cli import CliError
     from comic_emotion.data import ensure_demo
     from comic_emotion.leaderboard import add_results, render
+    from comic_emotion.results import check_results, read_results
     from comic_emotion.runner import (
-        check_limit,
-        check_results,
-        discard_new_files_on_interrupt,
-        expand_task_names,
-        read_results,
-        run_lmms_eval,
-        summary_table,
+        check_limit, discard_new_files_on_interrupt, expand_task_names, run_lmms_eval, summary_table,
     )
     from comic_emotion.storage import check_writable_dir
     from comic_emotion.tasks.suites import DEMO_GROUP

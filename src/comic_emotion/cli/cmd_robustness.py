@@ -31,8 +31,8 @@ def run(args: argparse.Namespace) -> int:
     import json
     from pathlib import Path
 
-    from comic_emotion.perturbations.report import robustness_report
-    from comic_emotion.perturbations.report_render import plot, to_markdown
+    from comic_emotion.reports.robustness import robustness_report
+    from comic_emotion.reports.robustness_render import plot, to_markdown
     from comic_emotion.storage import write_json_atomic, write_text_atomic
 
     report = robustness_report(args.results, metric=args.metric, reference=args.reference)

@@ -51,17 +51,9 @@ def run(args: argparse.Namespace) -> int:
     from comic_emotion.cli.main import CliError
     from comic_emotion.lmms_plugin import TASKS_ONLY_ENV
     from comic_emotion.model_routes import failure_message, model_route
+    from comic_emotion.results import RunError, check_results, read_results, results_files
     from comic_emotion.runner import (
-        LMMS_EVAL_OUTPUTS,
-        RunError,
-        TableFilter,
-        check_limit,
-        check_results,
-        discard_new_files_on_interrupt,
-        expand_task_names,
-        read_results,
-        results_files,
-        summary_table,
+        LMMS_EVAL_OUTPUTS, TableFilter, check_limit, discard_new_files_on_interrupt, expand_task_names, summary_table,
         unprepared_subtasks,
     )
 

@@ -47,13 +47,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import json
 
-    from comic_emotion.baselines.stages import (
-        TABLE_MD,
-        markdown_table,
-        merge_checkpoint,
-        plan_stages,
-        run_sweep,
-    )
+    from comic_emotion.reports.stages import markdown_table
+    from comic_emotion.sweeps import TABLE_MD, merge_checkpoint, plan_stages, run_sweep
     from comic_emotion.cli import CliError
     from comic_emotion.runner import check_limit, discard_new_files_on_interrupt
 

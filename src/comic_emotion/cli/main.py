@@ -6,7 +6,7 @@ taking the parsed namespace and returning an exit code). Modules must not import
 module level: every invocation builds every parser.
 
 Errors: expected failures (bad input, missing files, an lmms-eval run without results) raise
-:class:`CliError`, ``ValueError``, ``OSError`` or :class:`~comic_emotion.runner.RunError` and are printed as one line ``comic-emotion: error: ...`` with exit code 1 (2 is
+:class:`CliError`, ``ValueError``, ``OSError`` or :class:`~comic_emotion.results.RunError` and are printed as one line ``comic-emotion: error: ...`` with exit code 1 (2 is
 argparse's usage error, and is also used by ``regress`` for bad input). ``--debug`` shows the
 traceback instead.
 """
@@ -22,7 +22,7 @@ from typing import Sequence
 import comic_emotion
 import comic_emotion.cli as cli_package
 from comic_emotion.cli import CliError
-from comic_emotion.runner import RunError
+from comic_emotion.results import RunError
 
 __all__ = ["CliError", "build_parser", "main"]
 

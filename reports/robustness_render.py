@@ -1,4 +1,4 @@
-"""Render a robustness report (see :mod:`comic_emotion.perturbations.report`) as markdown and a PNG plot."""
+"""Render a robustness report (see :mod:`comic_emotion.reports.robustness`) as markdown and a PNG plot."""
 
 from __future__ import annotations
 

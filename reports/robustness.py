@@ -22,110 +22,49 @@ variants, ``mCE_ref = mean_p sum_s E(p, s) / sum_s E_ref(p, s)``.
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
+import difflib
 from pathlib import Path
 from typing import Any, Sequence
 
-from comic_emotion.data import is_synthetic
-
-CHANGED_KEY = "perturbation_changed"
-
-
-@dataclass
-class TaskRun:
-    """One task of one results file, with its sample log rows when present."""
-
-    task: str
-    model: str
-    dataset: str
-    split: str
-    perturbation: str | None
-    severity: int | None
-    results: dict[str, Any]
-    samples: list[dict[str, Any]] | None = field(default=None, repr=False)
-    synthetic: bool = False  # computed on the demo set (comic_emotion.data.is_synthetic)
-
-    @property
-    def key(self) -> tuple[str, str, str]:
-        return (self.model, self.dataset, self.split)
+from comic_emotion.metrics.scoring import METRICS, aggregate
+from comic_emotion.perturbations import PERTURBATIONS
+from comic_emotion.perturbations.base import CHANGED_KEY
+from comic_emotion.reports.cross_style import cross_style_matrix
+from comic_emotion.results import Run, RunError, TaskResult, load_run
 
 
-def _model_of(results: dict[str, Any]) -> str:
-    config = results.get("config") or {}
-    name = str(config.get("model") or results.get("model_name") or "unknown")
-    args = config.get("model_args")
-    if isinstance(args, dict):
-        args = ",".join(f"{k}={v}" for k, v in sorted(args.items()))
-    return f"{name}({args})" if args else name
-
-
-def load_runs(path: str | Path) -> list[TaskRun]:
-    """The comic_emotion tasks of one results file (``*_results.json``) and their sample logs."""
+def load_runs(path: str | Path) -> list[tuple[Run, TaskResult]]:
+    """The comic_emotion subtasks of one results file (``*_results.json``) with their sample logs."""
     path = Path(path)
     if path.is_dir():
         found = sorted(path.rglob("*_results.json"))
         example = f", e.g. {found[-1]}" if found else " (none found in it)"
-        raise ValueError(f"{path}: is a directory; pass the *_results.json files lmms-eval wrote{example}")
-
-    def refuse(constant: str) -> None:
-        raise ValueError(f"{path}: contains {constant}, which strict JSON does not allow; the run is broken, rerun it")
-
-    try:
-        results = json.loads(path.read_text(encoding="utf-8"), parse_constant=refuse)
-    except FileNotFoundError:
-        raise ValueError(f"{path}: results file not found") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{path}: not a JSON results file ({exc})") from None
-    if not isinstance(results, dict) or "results" not in results:
-        raise ValueError(f"{path}: no 'results' key; pass the *_results.json that lmms-eval wrote")
-    prefix = path.name[: -len("results.json")] if path.name.endswith("results.json") else None
-    model = _model_of(results)
-    runs = []
-    for task, values in results["results"].items():
-        metadata = ((results.get("configs") or {}).get(task) or {}).get("metadata") or {}
-        if "dataset" not in metadata:
-            continue  # a group row or a task of another suite
-        samples = None
-        log = path.parent / f"{prefix}samples_{task}.jsonl" if prefix is not None else None
-        if log is not None and log.is_file():
-            with log.open(encoding="utf-8") as handle:
-                samples = [json.loads(line) for line in handle if line.strip()]
-        severity = metadata.get("severity")
-        runs.append(TaskRun(task, model, str(metadata["dataset"]), str(metadata.get("data_split", "test")),
-                            metadata.get("perturbation"), None if severity is None else int(severity),
-                            values, samples, is_synthetic(metadata)))
-    return runs
+        raise RunError(f"{path}: is a directory; pass the *_results.json files lmms-eval wrote{example}")
+    run = load_run(path)
+    return [(run, task) for task in run.tasks.values()]
 
 
-def _rows(run: TaskRun, metric: str) -> list[dict[str, Any]] | None:
-    if run.samples is None:
-        return None
-    rows = [s[metric] for s in run.samples if isinstance(s.get(metric), dict)]
-    return rows if len(rows) == len(run.samples) else None
+def _key(run: Run, task: TaskResult) -> tuple[str, str, str]:
+    return (run.label, task.dataset, task.split)
 
 
-def score_of(run: TaskRun, metric: str) -> float | None:
-    """The headline metric of a run: recomputed from sample rows, else the results JSON value."""
-    rows = _rows(run, metric)
-    if rows:
-        from comic_emotion.metrics.scoring import aggregate
-
-        return aggregate(metric, rows)
-    value = run.results.get(f"{metric},none")
-    return value if isinstance(value, (int, float)) else None
+def score_of(task: TaskResult, metric: str) -> float | None:
+    """The headline metric of a subtask: recomputed from sample rows, else the results JSON value."""
+    if task.rows:
+        return aggregate(metric, task.rows)
+    return task.metrics.get(metric)
 
 
-def coverage_of(run: TaskRun) -> float | None:
-    if run.samples is not None and all(CHANGED_KEY in s for s in run.samples) and run.samples:
-        return sum(float(s[CHANGED_KEY]) for s in run.samples) / len(run.samples)
-    value = run.results.get(f"{CHANGED_KEY},none")
-    return value if isinstance(value, (int, float)) else None
+def coverage_of(task: TaskResult) -> float | None:
+    """Share of samples the perturbation changed: from the sample log, else the results JSON mean."""
+    if task.changed:
+        return sum(task.changed) / len(task.changed)
+    return task.metrics.get(CHANGED_KEY)
 
 
-def flip_rate(clean: TaskRun, variant: TaskRun, metric: str) -> float | None:
+def flip_rate(clean: TaskResult, variant: TaskResult) -> float | None:
     """Share of samples (ids in both logs) whose predicted label set changed; ``None`` without logs."""
-    clean_rows, variant_rows = _rows(clean, metric), _rows(variant, metric)
+    clean_rows, variant_rows = clean.rows, variant.rows
     if not clean_rows or not variant_rows:
         return None
     before = {r["id"]: set(r["pred"]) for r in clean_rows}
@@ -175,29 +114,26 @@ def robustness_report(paths: Sequence[str | Path], *, metric: str = "macro_f1",
     reference
         Model (as shown in the report, or a unique substring) whose errors normalise the mCE.
     """
-    from comic_emotion.metrics.scoring import METRICS
-    from comic_emotion.perturbations import PERTURBATIONS
-
     if metric not in METRICS:
-        import difflib
-
         close = difflib.get_close_matches(metric, list(METRICS), n=1, cutoff=0.8)
         hint = f"did you mean {close[0]}? " if close else ""
         raise ValueError(f"unknown metric {metric!r}; {hint}known: {', '.join(sorted(METRICS))}")
     higher = METRICS[metric].higher_is_better
-    runs = [run for path in paths for run in load_runs(path)]
-    clean = {run.key: run for run in runs if run.perturbation is None}
+    runs = [pair for path in paths for pair in load_runs(path)]
+    clean = {_key(*pair): pair[1] for pair in runs if pair[1].perturbation is None}
+    variants = sorted(((_key(r, t), t) for r, t in runs if t.perturbation is not None),
+                      key=lambda kt: (kt[0], kt[1].perturbation, kt[1].severity))
     groups: dict[tuple[str, str, str], dict[str, Any]] = {}
-    for run in sorted((r for r in runs if r.perturbation is not None), key=lambda r: (r.key, r.perturbation, r.severity)):
+    for key, run in variants:
         if run.perturbation not in PERTURBATIONS:
             raise ValueError(f"task {run.task}: unknown perturbation {run.perturbation!r} in its metadata")
-        base = clean.get(run.key)
+        base = clean.get(key)
         if base is None:
             raise ValueError(f"task {run.task}: no clean run of dataset {run.dataset!r} split {run.split!r} for "
-                             f"model {run.model} among the results given; include the clean subtask")
-        group = groups.setdefault(run.key, {"model": run.model, "dataset": run.dataset, "split": run.split,
-                                            "clean_task": base.task, "clean_score": score_of(base, metric),
-                                            "cells": []})
+                             f"model {key[0]} among the results given; include the clean subtask")
+        group = groups.setdefault(key, {"model": key[0], "dataset": run.dataset, "split": run.split,
+                                        "clean_task": base.task, "clean_score": score_of(base, metric),
+                                        "cells": []})
         score = score_of(run, metric)
         clean_score = group["clean_score"]
         drop = None
@@ -206,8 +142,8 @@ def robustness_report(paths: Sequence[str | Path], *, metric: str = "macro_f1",
         group["cells"].append({
             "task": run.task, "perturbation": run.perturbation, "severity": run.severity,
             "category": PERTURBATIONS[run.perturbation].category, "score": score, "relative_drop": drop,
-            "coverage": coverage_of(run), "flip_rate": flip_rate(base, run, metric),
-            "error": _error(score, higher), "n": len(run.samples) if run.samples is not None else None,
+            "coverage": coverage_of(run), "flip_rate": flip_rate(base, run),
+            "error": _error(score, higher), "n": len(run.rows) if run.rows is not None else None,
         })
     for group in groups.values():
         robust = [c for c in group["cells"] if c["category"] == "robustness" and c["score"] is not None]
@@ -228,8 +164,7 @@ def robustness_report(paths: Sequence[str | Path], *, metric: str = "macro_f1",
             ref = groups.get((matches[0], dataset, split))
             group["mce_normalised"] = None if ref is None else _normalised_mce(group["cells"], ref["cells"])
         reference = matches[0]
-    from comic_emotion.perturbations.cross_style import cross_style_matrix
-
+    clean_runs = sorted(((key[0], task) for key, task in clean.items()), key=lambda mt: mt[1].task)
     return {"metric": metric, "higher_is_better": higher, "reference_model": reference,
-            "synthetic": any(run.synthetic for run in runs),
-            "groups": [groups[k] for k in sorted(groups)], "cross_style": cross_style_matrix(sorted(clean.values(), key=lambda r: r.task), metric=metric)}
+            "synthetic": any(task.synthetic for _, task in runs),
+            "groups": [groups[k] for k in sorted(groups)], "cross_style": cross_style_matrix(clean_runs, metric=metric)}

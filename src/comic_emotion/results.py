@@ -1,14 +1,17 @@
-"""Reading one lmms-eval run for the leaderboard and the regression gate.
+"""The one reader of finished runs: lmms-eval's results JSON, our provenance in it, and the sample logs.
 
 lmms-eval 0.7.3 writes ``<output_path>/<model>/<date>_results.json`` and, with ``--log_samples``,
 ``<date>_samples_<task>.jsonl`` beside it. A :class:`Run` is one results file with its comic_emotion
 subtasks (those whose ``configs.<task>.metadata`` names a ``dataset``), their metrics and, when the
-sample logs are there, the per-sample rows of :func:`comic_emotion.metrics.scoring.sample_row`.
+sample logs are there, the per-sample rows of :func:`comic_emotion.metrics.scoring.sample_row`. Every
+consumer (the tables of ``comic-emotion run``, the reports, the leaderboard and the regression gate)
+reads runs through this module, so "synthetic" (:attr:`Run.synthetic`) and "partial"
+(:attr:`Run.partial`) are decided once, here and in :func:`comic_emotion.data.is_synthetic`.
 
-Everything a leaderboard must not accept is refused here with one line naming the file, task and
-field: unreadable or truncated JSON, a failed run (no results), NaN or infinite numbers, a metric
-without metadata in :data:`comic_emotion.metrics.scoring.METRICS`, a sample log that disagrees with
-the results it sits beside.
+Everything a leaderboard must not accept is refused here with one :class:`RunError` line naming the
+file, task and field: unreadable or truncated JSON, a failed run (no results), NaN or infinite numbers,
+a metric without metadata in :data:`comic_emotion.metrics.scoring.METRICS`, a sample log that disagrees
+with the results it sits beside.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from comic_emotion.data import is_synthetic
+from comic_emotion.perturbations.base import CHANGED_KEY
 
 # Keys of a task entry that are not metrics; "<metric>_stderr,<filter>" is lmms-eval's own stderr.
 _NON_METRIC_KEYS = {"alias", "samples", "name", "sample_len", "sample_count"}
@@ -32,7 +36,15 @@ NA_REASONS_KEY = "na_reasons"  # comic_emotion.metrics.lmms.NA_REASONS_KEY
 
 
 class RunError(ValueError):
-    """A results file or sample log the leaderboard or the gate cannot use; the message says why."""
+    """A run that cannot be used: lmms-eval wrote no results, or a results file or sample log is broken.
+
+    The message is one line naming the file (and task, field or line) and what to do.
+    """
+
+
+def results_files(output_path: str | os.PathLike[str]) -> list[Path]:
+    """All ``*_results.json`` files under ``output_path``, oldest first."""
+    return sorted(Path(output_path).rglob("*_results.json"), key=lambda p: (p.stat().st_mtime_ns, p.name))
 
 
 @dataclass
@@ -46,13 +58,34 @@ class TaskResult:
     rows: list[dict[str, Any]] | None = field(default=None, repr=False)
     # Per sample (same order as rows): raw answer, lmms-eval doc_id; for the per-sample viewer.
     answers: list[str] | None = field(default=None, repr=False)
+    # Per sample (same order as rows), robustness variants only: whether the perturbation changed it.
+    changed: list[float] | None = field(default=None, repr=False)
+
+    @property
+    def dataset(self) -> str:
+        return str(self.metadata["dataset"])
+
+    @property
+    def split(self) -> str:
+        return str(self.metadata.get("data_split", "test"))
+
+    @property
+    def perturbation(self) -> str | None:
+        value = self.metadata.get("perturbation")
+        return None if value is None else str(value)
+
+    @property
+    def severity(self) -> int | None:
+        value = self.metadata.get("severity")
+        return None if value is None else int(value)
 
     @property
     def data_hash(self) -> str:
         return str(self.metadata.get("data_hash", ""))
 
     @property
-    def demo(self) -> bool:
+    def synthetic(self) -> bool:
+        """Computed on the synthetic demo set (the typed ``data_synthetic`` flag of our provenance)."""
         return is_synthetic(self.metadata)
 
     @property
@@ -84,8 +117,14 @@ class Run:
         return ",".join(sorted(kept)) or "-"
 
     @property
-    def demo(self) -> bool:
-        return any(t.demo for t in self.tasks.values())
+    def label(self) -> str:
+        """The model as reports show it: ``class(model_args)``."""
+        return f"{self.model}({self.model_args})" if self.model_args else self.model
+
+    @property
+    def synthetic(self) -> bool:
+        """Whether any subtask was computed on the synthetic demo set."""
+        return any(t.synthetic for t in self.tasks.values())
 
     @property
     def limit(self) -> float | None:
@@ -161,6 +200,40 @@ def _load_json(path: Path) -> Any:
                        "truncated or not a results file") from None
 
 
+def read_results(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """An lmms-eval results JSON as a plain dict (group rows included), for the summary tables.
+
+    Unreadable files raise :class:`RunError` naming the file; :func:`load_run` is the validated,
+    typed reader the leaderboard, the gate and the reports use.
+    """
+    raw = _load_json(Path(path))
+    if not isinstance(raw, dict):
+        raise RunError(f"{path}: top level is {type(raw).__name__}, expected the results object of lmms-eval")
+    return raw
+
+
+def check_results(results: Mapping[str, Any], expected_tasks: Iterable[str]) -> None:
+    """Raise :class:`RunError` if an expected subtask has no metrics in ``results``."""
+    present = results.get("results") or {}
+    missing = [task for task in expected_tasks if not present.get(task)]
+    if missing:
+        raise RunError(f"no results for {', '.join(missing)}: lmms-eval logged a task failure (see its log)")
+
+
+def metric_values(entry: Mapping[str, Any]) -> dict[str, float]:
+    """The numeric metrics of one task or group entry, keyed by metric name (filter suffix ``,none`` dropped).
+
+    Unlike :func:`task_metrics` this neither validates nor refuses: it serves tables of any results file.
+    """
+    metrics = {}
+    for key, value in entry.items():
+        if "," not in key or "_stderr" in key or isinstance(value, bool):
+            continue
+        if isinstance(value, (int, float)):
+            metrics[key.split(",")[0]] = float(value)
+    return metrics
+
+
 def _finite(path: Path, where: str, value: Any) -> float | None:
     if value is None:
         return None  # an undefined metric (see comic_emotion.metrics.scoring): kept as null
@@ -178,6 +251,7 @@ def task_metrics(path: Path, task: str, entry: Mapping[str, Any], *, shown: bool
     variants (summarised by the robustness report, which also reads e.g. ``perturbation_changed``)
     are not shown and skip that check.
     """
+    # lazy: metrics pulls in NumPy; the CLI imports this module at start-up (`comic-emotion --help` < 0.3 s)
     from comic_emotion.metrics.scoring import METRICS
 
     metrics: dict[str, float | None] = {}
@@ -186,7 +260,7 @@ def task_metrics(path: Path, task: str, entry: Mapping[str, Any], *, shown: bool
         if key in _NON_METRIC_KEYS or "_stderr" in key or name == NA_REASONS_KEY:
             continue  # na_reasons: {metric: why it is N/A}, not a number
         base = next((name[: -len(s)] for s in CI_SUFFIXES if name.endswith(s)), name)
-        if shown and base not in METRICS:
+        if shown and base not in METRICS and base != CHANGED_KEY:  # coverage of a robust variant
             raise RunError(f"{path}: results.{task}.{key}: metric {base!r} has no metadata in "
                            "comic_emotion.metrics.scoring.METRICS; it cannot be shown")
         metrics[name] = _finite(path, f"results.{task}.{key}", value)
@@ -195,8 +269,9 @@ def task_metrics(path: Path, task: str, entry: Mapping[str, Any], *, shown: bool
     return metrics
 
 
-def _read_log(path: Path, log: Path, task: str, metric: str) -> tuple[list[dict], list[str]]:
-    rows, answers = [], []
+def _read_log(path: Path, log: Path, task: str, metric: str) -> tuple[list[dict], list[str], list[float] | None]:
+    """Rows under ``metric``, raw answers and (robustness variants) ``perturbation_changed`` per sample."""
+    rows, answers, changed = [], [], []
     try:
         handle = log.open(encoding="utf-8")
     except OSError as exc:
@@ -218,9 +293,11 @@ def _read_log(path: Path, log: Path, task: str, metric: str) -> tuple[list[dict]
             while isinstance(resps, list) and resps:
                 resps = resps[0]
             answers.append("" if resps is None else str(resps))
+            if isinstance(sample.get(CHANGED_KEY), (int, float)):
+                changed.append(float(sample[CHANGED_KEY]))
     if not rows:
         raise RunError(f"{log}: empty sample log for task {task}")
-    return rows, answers
+    return rows, answers, changed if len(changed) == len(rows) else None
 
 
 def load_run(path: str | os.PathLike[str], *, sample_logs: Sequence[str | os.PathLike[str]] | bool = True) -> Run:
@@ -288,12 +365,12 @@ def _attach_logs(run: Run, sample_logs: Sequence[str | os.PathLike[str]] | bool)
     for task, log in logs.items():
         result = run.tasks[task]
         metric = next((m for m in ("macro_f1", "accuracy") if m in result.metrics), next(iter(result.metrics)))
-        result.rows, result.answers = _read_log(run.path, log, task, metric)
+        result.rows, result.answers, result.changed = _read_log(run.path, log, task, metric)
         _check_log_matches(run.path, log, result, metric)
 
 
 def _check_log_matches(path: Path, log: Path, result: TaskResult, metric: str) -> None:
-    from comic_emotion.metrics.scoring import aggregate
+    from comic_emotion.metrics.scoring import aggregate  # lazy: NumPy (see task_metrics)
 
     stated = result.metrics.get(metric)
     try:

@@ -17,6 +17,8 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from comic_emotion.data import DEMO_DOMAIN_OF
+from comic_emotion.metrics.scoring import aggregate
+from comic_emotion.results import TaskResult
 from comic_emotion.taxonomy import CANONICAL, canonicalise, label_set
 
 SYNTHETIC = "other"  # the catch-all canonical class: never scored across styles
@@ -41,24 +43,22 @@ def canonical_rows(rows: Sequence[dict[str, Any]], shared: Sequence[str] | None 
     return out
 
 
-def cross_style_matrix(runs: Sequence[Any], *, metric: str = "macro_f1") -> dict[str, Any]:
-    """``{"domains", "shared_labels", "rows": [{"model", "cells": {domain: {"score", "labels", "task", "n"}}}]}``."""
-    from comic_emotion.metrics.scoring import aggregate
+def cross_style_matrix(runs: Sequence[tuple[str, TaskResult]], *, metric: str = "macro_f1") -> dict[str, Any]:
+    """``{"domains", "shared_labels", "rows": [{"model", "cells": {domain: {"score", "labels", "task", "n"}}}]}``.
 
-    logged = {id(run): [s[metric] for s in run.samples or () if isinstance(s.get(metric), dict)] for run in runs}
-    shared = shared_labels(sorted({row["label_set"] for rows in logged.values() for row in rows}))
+    ``runs``: (model label, clean subtask result) pairs.
+    """
+    shared = shared_labels(sorted({row["label_set"] for _, task in runs for row in task.rows or ()}))
     table: dict[str, dict[str, dict[str, Any]]] = {}
-    for run in runs:
-        domain = DEMO_DOMAIN_OF.get(run.dataset, run.dataset)
-        rows = logged[id(run)]
-        if rows and len(rows) == len(run.samples):
-            cell = {"score": aggregate(metric, canonical_rows(rows, shared)), "labels": "canonical shared",
-                    "n": len(rows)}
+    for model, task in runs:
+        domain = DEMO_DOMAIN_OF.get(task.dataset, task.dataset)
+        if task.rows:
+            cell = {"score": aggregate(metric, canonical_rows(task.rows, shared)), "labels": "canonical shared",
+                    "n": len(task.rows)}
         else:
-            value = run.results.get(f"{metric},none")
-            cell = {"score": value if isinstance(value, (int, float)) else None, "labels": "native", "n": None}
+            cell = {"score": task.metrics.get(metric), "labels": "native", "n": None}
         # Several datasets of one domain (EmoRecCom, EmoComics35): keep the first by task name, say which.
-        table.setdefault(run.model, {}).setdefault(domain, {**cell, "task": run.task})
+        table.setdefault(model, {}).setdefault(domain, {**cell, "task": task.task})
     domains = [d for d in ("comic", "manga", "art") if any(d in cells for cells in table.values())]
     domains += sorted({d for cells in table.values() for d in cells} - set(domains))
     return {"metric": metric, "domains": domains, "shared_labels": shared,
