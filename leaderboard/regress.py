@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from comic_emotion.leaderboard.ranking import metric_meta
+from comic_emotion.data import DEMO_BANNER
 from comic_emotion.results import Run, RunError, TaskResult, load_run
 
 DEFAULT_THRESHOLDS = {"alpha": 0.05, "max_drop": 0.0}
@@ -310,8 +311,6 @@ def markdown_summary(rows: list[Comparison], *, baseline: str, candidate: str,
 
 def run_notes(baseline: str | os.PathLike[str], candidate: str | os.PathLike[str]) -> list[str]:
     """What a reader of the gate must know about the runs: synthetic demo data, partial runs."""
-    from comic_emotion.runner import DEMO_BANNER
-
     notes = []
     for name, path in (("baseline", baseline), ("candidate", candidate)):
         run = load_run(path, sample_logs=False)
