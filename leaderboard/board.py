@@ -22,6 +22,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from comic_emotion.data import domain_of
 from comic_emotion.leaderboard.ranking import OVERALL_DOMAINS, metric_meta, overall_score, task_score
 from comic_emotion.results import Run, RunError, TaskResult, load_run
 
@@ -113,9 +114,7 @@ def _reject_constant(path: Path, constant: str) -> None:
 
 
 def _domain(result: TaskResult) -> str:
-    from comic_emotion.data import DEMO_DOMAIN_OF
-
-    return DEMO_DOMAIN_OF.get(str(result.metadata["dataset"]), str(result.metadata["dataset"]))
+    return domain_of(str(result.metadata["dataset"]))
 
 
 def task_header(result: TaskResult) -> dict[str, str]:

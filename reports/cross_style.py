@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from comic_emotion.data import DEMO_DOMAIN_OF
+from comic_emotion.data import domain_of
 from comic_emotion.metrics.scoring import aggregate
 from comic_emotion.results import TaskResult
 from comic_emotion.taxonomy import CANONICAL, canonicalise, label_set
@@ -51,7 +51,7 @@ def cross_style_matrix(runs: Sequence[tuple[str, TaskResult]], *, metric: str = 
     shared = shared_labels(sorted({row["label_set"] for _, task in runs for row in task.rows or ()}))
     table: dict[str, dict[str, dict[str, Any]]] = {}
     for model, task in runs:
-        domain = DEMO_DOMAIN_OF.get(task.dataset, task.dataset)
+        domain = domain_of(task.dataset)
         if task.rows:
             cell = {"score": aggregate(metric, canonical_rows(task.rows, shared)), "labels": "canonical shared",
                     "n": len(task.rows)}

@@ -27,17 +27,35 @@ DATA_ENV = "COMIC_EMOTION_DATA"
 CACHE_ENV = "COMIC_EMOTION_CACHE"
 DEMO_SEED = 20211001
 
-# The domain of each dataset key (for reports and cross-style tables); the keys equal to their
-# domain are the demo set's own.
-DEMO_DOMAIN_OF: Mapping[str, str] = {
-    "comic": "comic", "manga": "manga", "art": "art",
-    "emorecom": "comic", "emocomics35": "comic",
-    "manga109-emotion": "manga", "manga109-dialog": "manga", "mangavqa": "manga", "openmantra": "manga",
-    "emoart": "art", "artemis": "art", "emid": "art", "seed-jsonl": "comic",
-}
+@dataclass(frozen=True)
+class Dataset:
+    """One dataset key the package knows: its domain, and the converter that prepares it."""
+
+    key: str
+    domain: str  # comic, manga or art: for cross-style tables and board badges
+    converter: str | None  # module under comic_emotion.converters; None for the generated demo set
+
+    @property
+    def synthetic(self) -> bool:
+        return self.converter is None
 
 
-DEMO_DATASETS = frozenset({"comic", "manga", "art"})
+#: The one registry of dataset keys (the demo set's three, then the published corpora).
+DATASETS: Mapping[str, Dataset] = {d.key: d for d in (
+    Dataset("comic", "comic", None), Dataset("manga", "manga", None), Dataset("art", "art", None),
+    Dataset("emorecom", "comic", "emorecom"), Dataset("emocomics35", "comic", "emocomics35"),
+    Dataset("manga109-emotion", "manga", "manga109"), Dataset("manga109-dialog", "manga", "manga109"),
+    Dataset("openmantra", "manga", "openmantra"), Dataset("emoart", "art", "emoart"),
+    Dataset("artemis", "art", "artemis"), Dataset("seed-jsonl", "comic", "seed_jsonl"),
+    Dataset("mangavqa", "manga", "mangavqa"), Dataset("emid", "art", "emid"),
+)}
+DEMO_DATASETS = frozenset(key for key, dataset in DATASETS.items() if dataset.synthetic)
+
+
+def domain_of(dataset: str) -> str:
+    """The domain of a dataset key; an unknown key (a user's own) is its own domain."""
+    known = DATASETS.get(dataset)
+    return known.domain if known else dataset
 
 
 class NotPreparedError(DataError):
@@ -188,8 +206,8 @@ def resolve_split(dataset: str, split: str) -> ResolvedSplit:
     root = data_root()
     if root is not None and is_prepared(dataset):
         directory = root / dataset
-    elif dataset not in DEMO_DOMAIN_OF:
-        raise DataError(f"unknown dataset {dataset!r}; known: {', '.join(sorted(DEMO_DOMAIN_OF))}")
+    elif dataset not in DATASETS:
+        raise DataError(f"unknown dataset {dataset!r}; known: {', '.join(sorted(DATASETS))}")
     elif dataset in DEMO_DATASETS:
         directory = ensure_demo() / dataset
     else:

@@ -22,6 +22,7 @@ from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 from comic_emotion.data import DEMO_BANNER, is_synthetic
 from comic_emotion.results import RunError, metric_values, partial_note, results_files
+from comic_emotion.tasks import task_configs
 
 # What lmms-eval 0.7.3 writes under --output_path (plus our checkpoint record beside the results).
 LMMS_EVAL_OUTPUTS = ("*_results.json", "*_samples_*.jsonl", "*_results.checkpoint.json")
@@ -207,31 +208,6 @@ def cpu_model_args(model_args: str, accepted: Iterable[str]) -> tuple[str, list[
     return ",".join([p for p in [model_args.strip(",")] if p] + added), added
 
 
-@functools.cache
-def _task_configs() -> dict[str, dict[str, Any]]:
-    """Every YAML config of this package's tasks and groups, keyed by task or group name.
-
-    Read once per process (the files are package data): ``comic-emotion run`` consults it several
-    times before lmms-eval starts (task-name check, ``--limit`` check, unprepared subtasks). Callers
-    only read the returned mapping.
-    """
-    import yaml
-
-    from comic_emotion.tasks import tasks_dir
-
-    class _Loader(yaml.SafeLoader):
-        """Safe loader that keeps lmms-eval's ``!function`` tags as plain strings."""
-
-    _Loader.add_constructor("!function", lambda loader, node: loader.construct_scalar(node))
-    configs: dict[str, dict[str, Any]] = {}
-    for path in sorted(tasks_dir().rglob("*.yaml")):
-        config = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader) or {}
-        name = config.get("group") if isinstance(config.get("task"), list) else config.get("task")
-        if isinstance(name, str):
-            configs[name] = config
-    return configs
-
-
 def check_limit(text: str | float, tasks: Iterable[str]) -> float:
     """Validate an lmms-eval ``--limit`` before anything runs; returns it as a number.
 
@@ -253,7 +229,7 @@ def check_limit(text: str | float, tasks: Iterable[str]) -> float:
     from comic_emotion.data import resolve_split
     from comic_emotion.storage import DataError
 
-    configs, sizes = _task_configs(), {}
+    configs, sizes = task_configs(), {}
     for task in expand_task_names(tasks):
         metadata = (configs.get(task) or {}).get("metadata") or {}
         if "dataset" in metadata:
@@ -274,7 +250,7 @@ def check_limit(text: str | float, tasks: Iterable[str]) -> float:
 
 def known_task_names() -> list[str]:
     """Names of this package's tasks and groups, sorted."""
-    return sorted(_task_configs())
+    return sorted(task_configs())
 
 
 def expand_task_names(names: Iterable[str]) -> list[str]:
@@ -284,7 +260,7 @@ def expand_task_names(names: Iterable[str]) -> list[str]:
     """
     from comic_emotion.tasks.suites import HEADLINE_GROUP, headline_selection
 
-    groups = {name: [str(t) for t in config["task"]] for name, config in _task_configs().items()
+    groups = {name: [str(t) for t in config["task"]] for name, config in task_configs().items()
               if isinstance(config.get("task"), list)}
     groups[HEADLINE_GROUP] = list(headline_selection().subtasks)
     out: list[str] = []
@@ -305,7 +281,7 @@ def unprepared_subtasks(subtasks: Iterable[str]) -> list[str]:
     """
     from comic_emotion.data import DEMO_DATASETS, is_prepared, not_prepared_message
 
-    datasets = {str(c["task"]): str(c["metadata"]["dataset"]) for c in _task_configs().values()
+    datasets = {str(c["task"]): str(c["metadata"]["dataset"]) for c in task_configs().values()
                 if isinstance(c.get("task"), str) and isinstance(c.get("metadata"), dict) and "dataset" in c["metadata"]}
     lines = []
     for task in subtasks:

@@ -72,14 +72,15 @@ def run_prepare(args: argparse.Namespace) -> int:
 
 def list_rows(root: Path | None) -> list[dict[str, Any]]:
     """One row per dataset split known to the suite: real, demo, or a real corpus not prepared (no fallback)."""
-    from comic_emotion.data import DEMO_DATASETS, DEMO_DOMAIN_OF
+    from comic_emotion.data import DATASETS
     from comic_emotion.storage import DataError, data_hash, read_manifest
 
     demo_root = _demo_root()
     rows: list[dict[str, Any]] = []
-    for dataset, domain in DEMO_DOMAIN_OF.items():
+    for dataset, info in DATASETS.items():
+        domain = info.domain
         real = root is not None and (root / dataset / "manifest.json").exists()
-        if not real and dataset not in DEMO_DATASETS:
+        if not real and not info.synthetic:
             rows.append({"dataset": dataset, "split": "-",
                          "source": f"not prepared (comic-emotion data prepare {dataset})", "rows": None,
                          "licence": "-", "non_commercial": False, "data_hash": None})

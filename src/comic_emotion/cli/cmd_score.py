@@ -13,11 +13,14 @@ ROC-AUC over all 8 classes (``--exclude-other``: the 7-class variant some teams 
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+from comic_emotion.tasks import task_configs
 
 _EPILOG = """examples:
   comic-emotion score --task comic_emotion_comic --predictions preds.jsonl
@@ -49,28 +52,19 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def task_metadata(task: str) -> dict[str, Any]:
-    """``metadata`` of a subtask YAML (``!function`` and other tags are ignored)."""
-    import yaml
-
+    """``metadata`` of a subtask YAML (read by :func:`comic_emotion.tasks.task_configs`)."""
     from comic_emotion.cli import CliError
-    from comic_emotion.tasks import tasks_dir
 
-    class _Loader(yaml.SafeLoader):
-        pass
-
-    _Loader.add_multi_constructor("!", lambda loader, suffix, node: None)
-    path = tasks_dir() / f"{task}.yaml"
-    if not path.exists():
-        import difflib
-
-        known = sorted(p.stem for p in tasks_dir().glob("comic_emotion_*.yaml"))
+    configs = task_configs()
+    if task not in configs:
+        known = sorted(name for name, config in configs.items() if isinstance(config.get("task"), str))
         close = difflib.get_close_matches(task, known, n=1, cutoff=0.8)
         hint = f"did you mean {close[0]}? " if close else ""
         raise CliError(f"unknown task {task!r}; {hint}known: {', '.join(known)}")
-    config = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader) or {}
-    metadata = config.get("metadata") or {}
+    metadata = configs[task].get("metadata") or {}
     if "dataset" not in metadata:
-        raise CliError(f"{path}: task {task!r} has no metadata.dataset (a group? score one subtask at a time)")
+        raise CliError(f"{configs[task]['__file__']}: task {task!r} has no metadata.dataset (a group? score one "
+                       "subtask at a time)")
     return dict(metadata)
 
 

@@ -1,8 +1,8 @@
 """Converters of the published corpora into prepared splits (``comic-emotion data prepare``).
 
 Each converter module defines a ``CONVERTER`` (:class:`comic_emotion.converters.base.Converter`);
-this registry maps the dataset key to its module, imported on use so that listing converters
-stays cheap.
+the dataset registry (:data:`comic_emotion.data.DATASETS`) names each corpus's module, imported on
+use so that listing converters stays cheap.
 """
 
 from __future__ import annotations
@@ -10,21 +10,13 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
+from comic_emotion.data import DATASETS
+
 if TYPE_CHECKING:
     from comic_emotion.converters.base import Converter
 
-MODULES: dict[str, str] = {
-    "emorecom": "emorecom",
-    "emocomics35": "emocomics35",
-    "manga109-emotion": "manga109",
-    "manga109-dialog": "manga109",
-    "openmantra": "openmantra",
-    "emoart": "emoart",
-    "artemis": "artemis",
-    "seed-jsonl": "seed_jsonl",
-    "mangavqa": "mangavqa",
-    "emid": "emid",
-}
+#: Dataset key -> converter module, for the corpora a user prepares (a view of the dataset registry).
+MODULES: dict[str, str] = {key: d.converter for key, d in DATASETS.items() if d.converter is not None}
 
 
 def get_converter(name: str) -> Converter:
