@@ -7,6 +7,7 @@ only re-exports from here; this module is imported once, as ``comic_emotion.task
 from __future__ import annotations
 
 import json
+from importlib.metadata import version
 from typing import Any, Literal, get_args
 
 import datasets
@@ -99,7 +100,6 @@ class ComicEmotionTask(ConfigurableTask):
 
 def _software_versions() -> dict[str, str]:
     """Installed versions, for the results file (lmms-eval's own `lmms_eval_version` is a git ref)."""
-    from importlib.metadata import version
 
     return {"lmms_eval_package": version("lmms-eval"), "comic_emotion_version": version("comic-emotion-bench")}
 

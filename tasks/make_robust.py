@@ -14,6 +14,10 @@ import argparse
 import sys
 from pathlib import Path
 
+from comic_emotion.tasks import tasks_dir
+
+from comic_emotion.storage import write_text_atomic
+
 GROUP = "comic_emotion_robust"
 SEVERITIES = (1, 3, 5)
 VARIANTS: dict[str, tuple[str, ...]] = {
@@ -63,7 +67,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tasks-dir", default=None, help="default: the installed comic_emotion.tasks directory")
     parser.add_argument("--check", action="store_true", help="only compare; exit 1 on any difference")
     args = parser.parse_args(argv)
-    from comic_emotion.tasks import tasks_dir
 
     directory = Path(args.tasks_dir) if args.tasks_dir else tasks_dir()
     files = generate()
@@ -73,7 +76,6 @@ def main(argv: list[str] | None = None) -> int:
         for name in different + stale:
             print(f"{directory / name}: out of date; run python -m comic_emotion.tasks.make_robust", file=sys.stderr)
         return 1 if different or stale else 0
-    from comic_emotion.storage import write_text_atomic
 
     for name in stale:
         (directory / name).unlink()

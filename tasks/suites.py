@@ -20,6 +20,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from comic_emotion.data import DATA_ENV, data_root, is_prepared
+
 HEADLINE_GROUP = "comic_emotion"
 DEMO_GROUP = "comic_emotion_demo"
 DEMO_SUBTASKS = ("comic_emotion_comic", "comic_emotion_manga", "comic_emotion_art")
@@ -51,7 +53,6 @@ class Selection:
 
     def message(self) -> str:
         """One log line: what the group scores, and what it does not."""
-        from comic_emotion.data import DATA_ENV, data_root
 
         root = data_root()
         where = f"${DATA_ENV} ({root if root is not None else 'not set'})"
@@ -72,7 +73,6 @@ class Selection:
 
 def headline_selection() -> Selection:
     """The subtasks ``comic_emotion`` runs now (reads ``$COMIC_EMOTION_DATA``; see the module docstring)."""
-    from comic_emotion.data import is_prepared
 
     prepared = tuple(task for task, dataset in HEADLINE_CORPORA.items() if is_prepared(dataset))
     missing = tuple(dataset for dataset in HEADLINE_CORPORA.values() if not is_prepared(dataset))
@@ -83,6 +83,7 @@ def headline_selection() -> Selection:
 
 def apply_headline(config: Mapping[str, Any]) -> dict[str, Any]:
     """The ``comic_emotion`` group config (as lmms-eval loaded it from YAML) with the subtasks chosen now."""
+    # lazy: loguru (lmms-eval's logger)
     from loguru import logger
 
     selection = headline_selection()

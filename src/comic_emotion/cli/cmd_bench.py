@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from comic_emotion.cli import CliError
+
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -21,8 +23,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from comic_emotion.cli.main import CliError
-
     checkout = Path(__file__).resolve().parents[3]  # src/comic_emotion/cli/cmd_bench.py
     if not (checkout / "benchmarks" / "__main__.py").exists():
         raise CliError("the benchmarks live in the source checkout; install with `pip install -e .` from a clone")

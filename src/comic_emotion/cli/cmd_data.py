@@ -8,6 +8,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from comic_emotion.cli import CliError
+from comic_emotion.converters import MODULES, get_converter
+from comic_emotion.converters.base import prepare
+from comic_emotion.data import DATASETS, DEMO_SEED, data_root, demo_dir, ensure_demo
+from comic_emotion.storage import DataError, data_hash, read_manifest
+
 _EPILOG = """examples:
   comic-emotion data prepare emorecom --source ~/Downloads/emorecom.zip --data-root ~/comic-data
   comic-emotion data prepare emocomics35 --source emocomics35_pg_images_original.csv
@@ -17,8 +23,6 @@ _EPILOG = """examples:
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    from comic_emotion.converters import MODULES
-
     parser = subparsers.add_parser(
         "data", help="prepare real corpora from your local copies, list prepared and demo splits, build the demo set",
         description="Convert official releases you hold into prepared splits (annotations + your own image bytes, "
@@ -45,17 +49,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _root(value: str | None) -> Path | None:
-    from comic_emotion.data import data_root
-
     return Path(value).expanduser() if value else data_root()
 
 
 def run_prepare(args: argparse.Namespace) -> int:
-    from comic_emotion.cli.main import CliError
-    from comic_emotion.converters import get_converter
-    from comic_emotion.converters.base import prepare
-    from comic_emotion.storage import data_hash
-
     root = _root(args.data_root)
     if root is None:
         raise CliError("no data root: pass --data-root DIR or set COMIC_EMOTION_DATA")
@@ -72,8 +69,6 @@ def run_prepare(args: argparse.Namespace) -> int:
 
 def list_rows(root: Path | None) -> list[dict[str, Any]]:
     """One row per dataset split known to the suite: real, demo, or a real corpus not prepared (no fallback)."""
-    from comic_emotion.data import DATASETS
-    from comic_emotion.storage import DataError, data_hash, read_manifest
 
     demo_root = _demo_root()
     rows: list[dict[str, Any]] = []
@@ -102,12 +97,7 @@ def list_rows(root: Path | None) -> list[dict[str, Any]]:
 
 
 def _demo_root() -> Path | None:
-    try:
-        from comic_emotion.data import demo_dir
-
-        path = demo_dir()
-    except ImportError:  # the demo generator is not installed in this checkout
-        return None
+    path = demo_dir()
     return path if (path / "complete").exists() else None
 
 
@@ -135,8 +125,6 @@ def _short(text: str, width: int) -> str:
 
 
 def run_build_demo(args: argparse.Namespace) -> int:
-    from comic_emotion.data import DEMO_SEED, ensure_demo
-
     root = ensure_demo(DEMO_SEED if args.seed is None else args.seed)
     print(f"demo set: {root}", file=sys.stdout)
     return 0

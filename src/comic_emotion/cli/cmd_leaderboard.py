@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 
+from comic_emotion.cli import CliError
+from comic_emotion.leaderboard import add_results, render
+
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -40,8 +43,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _stage(text: str | None) -> dict | None:
-    from comic_emotion.cli.main import CliError
-
     if text is None:
         return None
     parts = text.split(":", 2)
@@ -51,8 +52,6 @@ def _stage(text: str | None) -> dict | None:
 
 
 def run_add(args: argparse.Namespace) -> int:
-    from comic_emotion.leaderboard import add_results
-
     logs = False if args.no_samples else args.samples
     outcome = add_results(args.board, args.results, allow_demo=args.allow_demo, replace=args.replace,
                           allow_partial=args.allow_partial, sample_logs=logs, stage=_stage(args.stage))
@@ -63,8 +62,6 @@ def run_add(args: argparse.Namespace) -> int:
 
 
 def run_render(args: argparse.Namespace) -> int:
-    from comic_emotion.leaderboard import render
-
     index = render(args.board, args.out, runs=args.runs)
     print(f"page: {index}")
     return 0

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 
+from comic_emotion.cli import CliError
+from comic_emotion.perturbations import PERTURBATIONS, get_perturbation
+
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -32,9 +35,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from comic_emotion.cli.main import CliError
-    from comic_emotion.perturbations import PERTURBATIONS, get_perturbation
-
     if args.list:
         for name, cls in sorted(PERTURBATIONS.items()):
             print(f"{name:20s} {cls.category:15s} {(cls.__doc__ or '').strip().splitlines()[0]}")
@@ -45,6 +45,7 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(f"perturb needs {', '.join(missing)} (or --list)", exit_code=2)
     options = {"mt_model": args.mt_model} if args.mt_model else {}
     perturbation = get_perturbation(args.perturbation, args.severity, seed=args.seed, **options)
+    # lazy: pyarrow and Pillow (export)
     from comic_emotion.perturbations.export import export_perturbed
 
     manifest = export_perturbed(perturbation, args.input, args.output, split=args.split)

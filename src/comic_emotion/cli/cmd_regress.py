@@ -6,6 +6,19 @@ from __future__ import annotations
 import argparse
 import sys
 
+from comic_emotion.cli import CliError
+from comic_emotion.leaderboard.regress import (
+    GateInputError,
+    cannot_judge_message,
+    compare,
+    gate_exit_code,
+    load_thresholds,
+    markdown_summary,
+    run_notes,
+    to_json,
+)
+from comic_emotion.storage import write_text_atomic
+
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -36,19 +49,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from comic_emotion.cli.main import CliError
-    from comic_emotion.leaderboard.regress import (
-        GateInputError,
-        cannot_judge_message,
-        compare,
-        gate_exit_code,
-        load_thresholds,
-        markdown_summary,
-        run_notes,
-        to_json,
-    )
-    from comic_emotion.storage import write_text_atomic
-
     try:
         rows = compare(args.baseline, args.candidate, thresholds=load_thresholds(args.thresholds))
     except (GateInputError, ValueError) as exc:

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import json
+
+from comic_emotion.cli import CliError
+from comic_emotion.runner import check_limit, discard_new_files_on_interrupt
 
 EPILOG = """examples:
   comic-emotion stages --model qwen2_5_vl --base Qwen/Qwen2.5-VL-7B-Instruct \\
@@ -45,12 +49,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import json
-
+    # lazy: NumPy and matplotlib (comic_emotion.reports)
     from comic_emotion.reports.stages import markdown_table
     from comic_emotion.sweeps import TABLE_MD, merge_checkpoint, plan_stages, run_sweep
-    from comic_emotion.cli import CliError
-    from comic_emotion.runner import check_limit, discard_new_files_on_interrupt
 
     if args.merged and args.save_merged:
         raise ValueError("--merged and --save-merged exclude each other")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from comic_emotion.tasks import tasks_dir
+
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -16,7 +18,5 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from comic_emotion.tasks import tasks_dir
-
     print(tasks_dir())
     return 0

@@ -97,6 +97,7 @@ MAX_PIXELS = 112 * 112
 def _train_tokenizer(special_tokens: Sequence[str] = SPECIAL_TOKENS, *, eos_token: str = EOS_TOKEN,
                      pad_token: str = PAD_TOKEN, chat_template: str = CHAT_TEMPLATE):
     """Byte-level BPE trained on the built-in corpus, wrapped as a transformers fast tokenizer."""
+    # lazy: tokenizers
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
@@ -121,6 +122,7 @@ def _train_tokenizer(special_tokens: Sequence[str] = SPECIAL_TOKENS, *, eos_toke
 
 
 def _model_config(tokenizer, *, qwen2_5: bool = False):
+    # lazy: transformers
     from transformers import Qwen2_5_VLConfig, Qwen2VLConfig
 
     ids = {token: tokenizer.convert_tokens_to_ids(token) for token in SPECIAL_TOKENS}
@@ -185,6 +187,7 @@ def build_tiny_qwen2_vl(directory: str | Path, *, seed: int = 0, qwen2_5: bool =
     (56x56 to 112x112 pixels) apply when the caller passes none; lmms-eval's ``qwen2_vl`` passes
     ``min_pixels=3136, max_pixels=602112``, so there a small input image keeps the patch count low.
     """
+    # lazy: torch
     import torch
     from transformers import (
         GenerationConfig,
@@ -264,6 +267,7 @@ def build_tiny_llava(directory: str | Path, *, seed: int = 0) -> Path:
     Path
         ``directory``, loadable with ``LlavaForConditionalGeneration`` and ``AutoProcessor`` offline.
     """
+    # lazy: torch
     import torch
     from transformers import (
         CLIPImageProcessor,
@@ -304,6 +308,7 @@ def build_tiny_llava(directory: str | Path, *, seed: int = 0) -> Path:
 
 def language_model_linear_names(model) -> list[str]:
     """Qualified names of the ``nn.Linear`` modules of the text decoder (not the vision tower)."""
+    # lazy: torch
     import torch
 
     return [
@@ -350,6 +355,7 @@ def build_tiny_lora_adapter(
     ValueError
         If ``rank`` is not positive or a target module matches nothing in the text decoder.
     """
+    # lazy: torch
     import torch
     from peft import LoraConfig, get_peft_model
     from transformers import Qwen2VLForConditionalGeneration
