@@ -63,6 +63,7 @@ def generate() -> dict[str, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Write (or with ``--check`` compare) the robust YAMLs; exit 1 when ``--check`` finds a difference."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks-dir", default=None, help="default: the installed comic_emotion.tasks directory")
     parser.add_argument("--check", action="store_true", help="only compare; exit 1 on any difference")

@@ -63,24 +63,29 @@ class TaskResult:
 
     @property
     def dataset(self) -> str:
+        """The dataset key the subtask ran on (``metadata.dataset``)."""
         return str(self.metadata["dataset"])
 
     @property
     def split(self) -> str:
+        """The split the subtask ran on (``metadata.data_split``, ``test`` when unset)."""
         return str(self.metadata.get("data_split", "test"))
 
     @property
     def perturbation(self) -> str | None:
+        """The perturbation of a robustness variant; ``None`` for a clean subtask."""
         value = self.metadata.get("perturbation")
         return None if value is None else str(value)
 
     @property
     def severity(self) -> int | None:
+        """The severity of a robustness variant; ``None`` for a clean subtask or an ablation without one."""
         value = self.metadata.get("severity")
         return None if value is None else int(value)
 
     @property
     def data_hash(self) -> str:
+        """Hash of the prepared split's manifest: runs compare only on equal hashes."""
         return str(self.metadata.get("data_hash", ""))
 
     @property
@@ -146,6 +151,7 @@ class Run:
         return partial_note(self.raw, self.tasks)
 
     def clean_tasks(self) -> dict[str, TaskResult]:
+        """The subtasks that are not perturbed variants (what the board and the gate rank)."""
         return {name: t for name, t in self.tasks.items() if not t.variant}
 
 

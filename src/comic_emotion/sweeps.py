@@ -37,6 +37,7 @@ class Stage:
     checkpoint: Checkpoint
 
     def model_args(self, model_class: str, extra: str = "") -> str:
+        """``--model_args`` of ``comic_emotion_staged`` for this stage, signature included."""
         args = [f"model_class={model_class}", f"pretrained={self.checkpoint.base}"]
         if self.checkpoint.adapters:
             args.append("adapters=" + "+".join(str(a.path) for a in self.checkpoint.adapters))

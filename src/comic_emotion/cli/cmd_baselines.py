@@ -12,6 +12,7 @@ EPILOG = """examples:
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register the ``baselines`` subcommand (see :mod:`comic_emotion.cli.main`)."""
     parser = subparsers.add_parser("baselines", help="train the CPU reference models (text, image, fusion, multitask)",
                                    description="Train and save the CPU reference models that lmms-eval scores as "
                                    "comic_emotion_<name>.", epilog=EPILOG,
@@ -29,6 +30,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run_train(args: argparse.Namespace) -> int:
     # lazy: scikit-learn and torch (comic_emotion.baselines)
+    """Run ``comic-emotion baselines train``; returns the exit code."""
     from comic_emotion.baselines.models import KINDS, train
 
     kind = args.name.removeprefix("comic_emotion_")

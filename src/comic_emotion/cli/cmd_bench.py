@@ -11,6 +11,7 @@ from comic_emotion.cli import CliError
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register the ``bench`` subcommand (see :mod:`comic_emotion.cli.main`)."""
     parser = subparsers.add_parser(
         "bench", help="run every speed benchmark and print one table (ratios against side-by-side references)",
         description="Runs `python -m benchmarks` of the source checkout this package is installed from.",
@@ -23,6 +24,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``comic-emotion bench``; returns the exit code."""
     checkout = Path(__file__).resolve().parents[3]  # src/comic_emotion/cli/cmd_bench.py
     if not (checkout / "benchmarks" / "__main__.py").exists():
         raise CliError("the benchmarks live in the source checkout; install with `pip install -e .` from a clone")

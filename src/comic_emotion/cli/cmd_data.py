@@ -23,6 +23,7 @@ _EPILOG = """examples:
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register the ``data`` subcommand (see :mod:`comic_emotion.cli.main`)."""
     parser = subparsers.add_parser(
         "data", help="prepare real corpora from your local copies, list prepared and demo splits, build the demo set",
         description="Convert official releases you hold into prepared splits (annotations + your own image bytes, "
@@ -53,6 +54,7 @@ def _root(value: str | None) -> Path | None:
 
 
 def run_prepare(args: argparse.Namespace) -> int:
+    """Run ``comic-emotion data prepare``; returns the exit code."""
     root = _root(args.data_root)
     if root is None:
         raise CliError("no data root: pass --data-root DIR or set COMIC_EMOTION_DATA")
@@ -102,6 +104,7 @@ def _demo_root() -> Path | None:
 
 
 def run_list(args: argparse.Namespace) -> int:
+    """Run ``comic-emotion data list``; returns the exit code."""
     rows = list_rows(_root(args.data_root))
     if args.json:
         print(json.dumps(rows, indent=2, ensure_ascii=False))
@@ -125,6 +128,7 @@ def _short(text: str, width: int) -> str:
 
 
 def run_build_demo(args: argparse.Namespace) -> int:
+    """Run ``comic-emotion data build-demo``; returns the exit code."""
     root = ensure_demo(DEMO_SEED if args.seed is None else args.seed)
     print(f"demo set: {root}", file=sys.stdout)
     return 0

@@ -9,6 +9,7 @@ from comic_emotion.leaderboard import add_results, render
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register the ``leaderboard`` subcommand (see :mod:`comic_emotion.cli.main`)."""
     parser = subparsers.add_parser(
         "leaderboard",
         help="add lmms-eval results to a leaderboard JSON and render the static page",
@@ -52,6 +53,7 @@ def _stage(text: str | None) -> dict | None:
 
 
 def run_add(args: argparse.Namespace) -> int:
+    """Run ``comic-emotion leaderboard add``; returns the exit code."""
     logs = False if args.no_samples else args.samples
     outcome = add_results(args.board, args.results, allow_demo=args.allow_demo, replace=args.replace,
                           allow_partial=args.allow_partial, sample_logs=logs, stage=_stage(args.stage))
@@ -62,6 +64,7 @@ def run_add(args: argparse.Namespace) -> int:
 
 
 def run_render(args: argparse.Namespace) -> int:
+    """Run ``comic-emotion leaderboard render``; returns the exit code."""
     index = render(args.board, args.out, runs=args.runs)
     print(f"page: {index}")
     return 0

@@ -9,6 +9,7 @@ from comic_emotion.perturbations import PERTURBATIONS, get_perturbation
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register the ``perturb`` subcommand (see :mod:`comic_emotion.cli.main`)."""
     parser = subparsers.add_parser(
         "perturb",
         help="write a perturbed copy of a split (occlusion, OCR noise, translation shift)",
@@ -35,6 +36,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``comic-emotion perturb``; returns the exit code."""
     if args.list:
         for name, cls in sorted(PERTURBATIONS.items()):
             print(f"{name:20s} {cls.category:15s} {(cls.__doc__ or '').strip().splitlines()[0]}")

@@ -21,6 +21,7 @@ from comic_emotion.storage import write_text_atomic
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register the ``regress`` subcommand (see :mod:`comic_emotion.cli.main`)."""
     parser = subparsers.add_parser(
         "regress",
         help="compare a candidate run with a baseline run: paired tests, thresholds, exit code",
@@ -49,6 +50,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``comic-emotion regress``; returns the exit code."""
     try:
         rows = compare(args.baseline, args.candidate, thresholds=load_thresholds(args.thresholds))
     except (GateInputError, ValueError) as exc:

@@ -18,6 +18,7 @@ EPILOG = """examples:
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register the ``stages`` subcommand (see :mod:`comic_emotion.cli.main`)."""
     parser = subparsers.add_parser(
         "stages", help="score base, base+A, base+A+B, ... and a merged model; write a stage-delta table",
         description="Evaluate every stage of a staged LoRA fine-tune through the real lmms-eval CLI (model "
@@ -50,6 +51,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     # lazy: NumPy and matplotlib (comic_emotion.reports)
+    """Run ``comic-emotion stages``; returns the exit code."""
     from comic_emotion.reports.stages import markdown_table
     from comic_emotion.sweeps import TABLE_MD, merge_checkpoint, plan_stages, run_sweep
 

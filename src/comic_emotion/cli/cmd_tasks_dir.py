@@ -8,6 +8,7 @@ from comic_emotion.tasks import tasks_dir
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register the ``tasks-dir`` subcommand (see :mod:`comic_emotion.cli.main`)."""
     parser = subparsers.add_parser(
         "tasks-dir",
         help="print the directory of the comic_emotion task YAML files",
@@ -18,5 +19,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``comic-emotion tasks-dir``; returns the exit code."""
     print(tasks_dir())
     return 0
