@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from comic_emotion.metrics import registry
+
 from comic_emotion.baselines.staged import SIGNATURE_FILE, Checkpoint, CheckpointError, plan_checkpoint
 
 from comic_emotion.storage import write_json_atomic, write_text_atomic
@@ -98,10 +100,9 @@ def merge_checkpoint(base: str, adapters: Sequence[str], out: str | Path, *, che
 
 
 def _lower_is_better(metric: str) -> bool:
-    from comic_emotion.metrics.scoring import METRICS
+    from comic_emotion.metrics.registry import metric_spec
 
-    info = METRICS.get(metric)
-    return (not info.higher_is_better) if info else metric.endswith(("_error", "_mae", "_loss", "_rate"))
+    return metric_spec(metric).lower_is_better
 
 
 def _sample_rows(results_path: Path, task: str, metric: str) -> list[dict]:
@@ -172,9 +173,8 @@ def _fmt(value: Any, signed: bool = False) -> str:
     return f"{value:+.4f}" if signed else f"{value:.4f}"
 
 
-# The metrics stage_deltas.md shows; stage_deltas.json keeps every metric.
-HEADLINE_METRICS = ("macro_f1", "accuracy", "roc_auc_macro", "speaker_ari", "answer_rougeL", "intensity_mae",
-                    "parse_failure_rate")
+# The metrics stage_deltas.md shows (the registry's headline tier); stage_deltas.json keeps every metric.
+HEADLINE_METRICS = registry.HEADLINE_METRICS
 
 
 def markdown_table(rows: Sequence[Mapping[str, Any]], *, demo: bool, partial: str | None = None,

@@ -7,7 +7,7 @@ sample logs are there, the per-sample rows of :func:`comic_emotion.metrics.scori
 
 Everything a leaderboard must not accept is refused here with one line naming the file, task and
 field: unreadable or truncated JSON, a failed run (no results), NaN or infinite numbers, a metric
-without metadata in :data:`comic_emotion.metrics.scoring.METRICS`, a sample log that disagrees with
+without metadata in :data:`comic_emotion.metrics.registry.METRICS`, a sample log that disagrees with
 the results it sits beside.
 """
 
@@ -174,11 +174,11 @@ def _finite(path: Path, where: str, value: Any) -> float | None:
 def task_metrics(path: Path, task: str, entry: Mapping[str, Any], *, shown: bool = True) -> dict[str, float | None]:
     """Metric values of one task entry (``"<metric>,none"`` keys).
 
-    ``shown``: the numbers go on a table, so every metric must be known to ``METRICS``; perturbed
+    ``shown``: the numbers go on a table, so every metric must be in the registry; perturbed
     variants (summarised by the robustness report, which also reads e.g. ``perturbation_changed``)
     are not shown and skip that check.
     """
-    from comic_emotion.metrics.scoring import METRICS
+    from comic_emotion.metrics.registry import METRICS
 
     metrics: dict[str, float | None] = {}
     for key, value in entry.items():
@@ -188,7 +188,7 @@ def task_metrics(path: Path, task: str, entry: Mapping[str, Any], *, shown: bool
         base = next((name[: -len(s)] for s in CI_SUFFIXES if name.endswith(s)), name)
         if shown and base not in METRICS:
             raise RunError(f"{path}: results.{task}.{key}: metric {base!r} has no metadata in "
-                           "comic_emotion.metrics.scoring.METRICS; it cannot be shown")
+                           "comic_emotion.metrics.registry; it cannot be shown")
         metrics[name] = _finite(path, f"results.{task}.{key}", value)
     if not any(k in METRICS for k in metrics):
         raise RunError(f"{path}: results.{task}: no metrics; lmms-eval logged a failure for this task")

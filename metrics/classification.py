@@ -71,6 +71,12 @@ def _divide(num: np.ndarray, den: np.ndarray, zero_division: float) -> np.ndarra
         return np.where(den > 0, num / np.where(den > 0, den, 1.0), zero_division)
 
 
+# The order of :func:`prf_from_counts`' result and of :func:`sample_outcomes`' columns, so callers
+# pick a score by name (``PRF_SCORES.index("f1")``) rather than by a bare position.
+PRF_SCORES: tuple[str, str, str] = ("precision", "recall", "f1")
+OUTCOMES: tuple[str, str, str] = ("exact_match", "jaccard", "hamming")
+
+
 def prf_from_counts(counts: np.ndarray, *, average: str | None = "macro",
                     zero_division: float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Precision, recall and F1 from summed counts of shape (..., 3, n_labels).
@@ -130,21 +136,21 @@ def f1_score(y_true: np.ndarray, y_pred: np.ndarray, *, average: str | None = "m
     >>> f1_score(np.array([[1, 0, 0]]), np.array([[1, 0, 0]]))  # labels 2 and 3 never occur
     1.0
     """
-    result = prf_from_counts(confusion_counts(y_true, y_pred).sum(0), average=average, zero_division=zero_division)[2]
+    result = prf_from_counts(confusion_counts(y_true, y_pred).sum(0), average=average, zero_division=zero_division)[PRF_SCORES.index("f1")]
     return float(result) if np.ndim(result) == 0 else result
 
 
 def precision_score(y_true: np.ndarray, y_pred: np.ndarray, *, average: str | None = "macro",
                     zero_division: float = 0.0) -> float | np.ndarray:
     """Precision = TP / (TP + FP), averaged as ``average`` says."""
-    result = prf_from_counts(confusion_counts(y_true, y_pred).sum(0), average=average, zero_division=zero_division)[0]
+    result = prf_from_counts(confusion_counts(y_true, y_pred).sum(0), average=average, zero_division=zero_division)[PRF_SCORES.index("precision")]
     return float(result) if np.ndim(result) == 0 else result
 
 
 def recall_score(y_true: np.ndarray, y_pred: np.ndarray, *, average: str | None = "macro",
                  zero_division: float = 0.0) -> float | np.ndarray:
     """Recall = TP / (TP + FN), averaged as ``average`` says."""
-    result = prf_from_counts(confusion_counts(y_true, y_pred).sum(0), average=average, zero_division=zero_division)[1]
+    result = prf_from_counts(confusion_counts(y_true, y_pred).sum(0), average=average, zero_division=zero_division)[PRF_SCORES.index("recall")]
     return float(result) if np.ndim(result) == 0 else result
 
 
@@ -164,7 +170,7 @@ def sample_outcomes(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
 
 def exact_match(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     """Subset accuracy: the share of samples whose predicted label set equals the gold one."""
-    return float(sample_outcomes(y_true, y_pred)[:, 0].mean())
+    return float(sample_outcomes(y_true, y_pred)[:, OUTCOMES.index("exact_match")].mean())
 
 
 def accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
@@ -172,12 +178,12 @@ def accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
 
     Equals ordinary accuracy when every gold and predicted set has exactly one label.
     """
-    return float(sample_outcomes(y_true, y_pred)[:, 1].mean())
+    return float(sample_outcomes(y_true, y_pred)[:, OUTCOMES.index("jaccard")].mean())
 
 
 def hamming_loss(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     """Share of (sample, label) cells where gold and prediction disagree."""
-    return float(sample_outcomes(y_true, y_pred)[:, 2].mean())
+    return float(sample_outcomes(y_true, y_pred)[:, OUTCOMES.index("hamming")].mean())
 
 
 def roc_auc_per_class(y_true: np.ndarray, scores: np.ndarray) -> list[float | None]:

@@ -171,11 +171,11 @@ def robustness_report(paths: Sequence[str | Path], *, metric: str = "macro_f1",
     paths
         lmms-eval ``*_results.json`` files (their ``*_samples_<task>.jsonl`` siblings are read too).
     metric
-        Headline metric key (see :data:`comic_emotion.metrics.scoring.METRICS`).
+        Headline metric key (see :data:`comic_emotion.metrics.registry.METRICS`).
     reference
         Model (as shown in the report, or a unique substring) whose errors normalise the mCE.
     """
-    from comic_emotion.metrics.scoring import METRICS
+    from comic_emotion.metrics.registry import METRICS
     from comic_emotion.perturbations import PERTURBATIONS
 
     if metric not in METRICS:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 from comic_emotion.data import DEMO_BANNER, is_synthetic
+from comic_emotion.metrics import registry
 
 # What lmms-eval 0.7.3 writes under --output_path (plus our checkpoint record beside the results).
 LMMS_EVAL_OUTPUTS = ("*_results.json", "*_samples_*.jsonl", "*_results.checkpoint.json")
@@ -171,8 +172,8 @@ def task_metrics(entry: Mapping[str, Any]) -> dict[str, float]:
     return metrics
 
 
-HEADLINE_METRICS = ("macro_f1", "accuracy", "roc_auc_macro", "intensity_mae", "parse_failure_rate", "utt_macro_f1",
-                    "utt_slot_mismatch", "speakers_coverage", "explanation_coverage")
+# The registry's headline and summary tiers: official scores plus the answer-protocol checks.
+SUMMARY_METRICS = registry.SUMMARY_METRICS
 
 
 def _cell(values: Mapping[str, float | None], metric: str) -> str:
@@ -185,7 +186,7 @@ def _cell(values: Mapping[str, float | None], metric: str) -> str:
     return f"{value:.3f} [{low:.2f}, {high:.2f}]"  # the value and its 95 % CI in one cell
 
 
-def summary_table(results: Mapping[str, Any], *, metrics: Sequence[str] = HEADLINE_METRICS) -> str:
+def summary_table(results: Mapping[str, Any], *, metrics: Sequence[str] = SUMMARY_METRICS) -> str:
     """A plain-text table: one row per subtask, its data source, and the chosen metrics (with 95 % CIs)."""
     configs = results.get("configs") or {}
     rows = []
