@@ -22,6 +22,7 @@ precision (or recall) ``zero_division``; ``weighted`` averages weight classes by
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -259,3 +260,68 @@ def weighted_auc(y_true: np.ndarray, scores: np.ndarray, weights: np.ndarray) ->
             auc = (p * (below + 0.5 * neg)).sum(1) / total
         out.append(np.where(total > 0, auc, np.nan))
     return out
+
+
+def mean_roc_auc(y_true: np.ndarray, y_score: np.ndarray, *, labels: Sequence[str], exclude: Sequence[str] = (),
+                 single_class: str = "error") -> dict[str, Any]:
+    """EmoRecCom's official metric: the mean over classes of the per-class ROC-AUC.
+
+    The challenge scored submissions with scikit-learn's ``roc_auc_score`` per class, so this calls
+    it (rather than :func:`roc_auc_per_class`, whose Mann-Whitney sums agree only to ~1e-15) and
+    published numbers are reproduced bit for bit. Unlike ``roc_auc_macro``, which skips single-valued
+    classes silently, a single-valued class is an error unless ``single_class="ignore"``: a
+    submission scored on a split where a class never occurs is not the official number.
+
+    Parameters
+    ----------
+    y_true : array of shape (n, k)
+        Gold 0/1 labels, columns in the order of ``labels``.
+    y_score : array of shape (n, k)
+        Scores, same order.
+    labels
+        The class names, one per column (the ``emorecom`` label set for the challenge).
+    exclude
+        Classes left out of the mean. The official metric excludes none; ``("other",)`` gives the
+        7-class variant found in some teams' code.
+    single_class
+        What to do when a class has only positives or only negatives in ``y_true`` (its ROC-AUC is
+        undefined): ``"error"`` (default) raises ``ValueError`` naming the class; ``"ignore"``
+        reports the class as ``nan`` and averages the others, listing it under ``undefined``.
+
+    Returns
+    -------
+    dict
+        ``{"mean_roc_auc", "per_class": {label: auc}, "classes": averaged labels, "undefined": [...],
+        "excluded": [...]}``.
+    """
+    from sklearn.metrics import roc_auc_score  # lazy: scikit-learn costs ~0.5 s to import
+
+    if single_class not in ("error", "ignore"):
+        raise ValueError(f"The 'single_class' parameter must be 'error' or 'ignore'. Got {single_class!r} instead.")
+    labels = list(labels)
+    unknown = [label for label in exclude if label not in labels]
+    if unknown:
+        raise ValueError(f"cannot exclude unknown class(es) {unknown}; classes: {', '.join(labels)}")
+    y_true, y_score = np.asarray(y_true), np.asarray(y_score, dtype=float)
+    if y_true.shape != y_score.shape or y_true.ndim != 2 or y_true.shape[1] != len(labels):
+        raise ValueError(f"y_true and y_score must both have shape (n, {len(labels)}); "
+                         f"got {y_true.shape} and {y_score.shape}")
+    per_class: dict[str, float] = {}
+    undefined: list[str] = []
+    for j, label in enumerate(labels):
+        if label in exclude:
+            continue
+        if len(np.unique(y_true[:, j])) < 2:
+            if single_class == "error":
+                raise ValueError(f"class {label!r} has only one value ({int(y_true[0, j]) if len(y_true) else '-'}) "
+                                 "in y_true: its ROC-AUC is undefined; pass single_class='ignore' to average the "
+                                 "other classes")
+            per_class[label] = float("nan")
+            undefined.append(label)
+            continue
+        per_class[label] = float(roc_auc_score(y_true[:, j], y_score[:, j]))
+    averaged = [label for label in per_class if label not in undefined]
+    if not averaged:
+        raise ValueError("no class has both positive and negative examples: the mean ROC-AUC is undefined")
+    return {"mean_roc_auc": float(np.mean([per_class[label] for label in averaged])), "per_class": per_class,
+            "classes": averaged, "undefined": undefined, "excluded": list(exclude)}
