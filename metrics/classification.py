@@ -127,6 +127,14 @@ def occurring(counts: np.ndarray) -> np.ndarray:
     return (counts[..., 0, :] + counts[..., 1, :] + counts[..., 2, :]) > 0
 
 
+def _prf_score(y_true: np.ndarray, y_pred: np.ndarray, score: str, *, average: str | None,
+               zero_division: float) -> float | np.ndarray:
+    """The one counting core of the three wrappers below: ``score`` (a :data:`PRF_SCORES` name) of the pooled counts."""
+    result = prf_from_counts(confusion_counts(y_true, y_pred).sum(0), average=average,
+                             zero_division=zero_division)[PRF_SCORES.index(score)]
+    return float(result) if np.ndim(result) == 0 else result
+
+
 def f1_score(y_true: np.ndarray, y_pred: np.ndarray, *, average: str | None = "macro",
              zero_division: float = 0.0) -> float | np.ndarray:
     """F1 = 2 TP / (2 TP + FP + FN), averaged as ``average`` says (macro: over the labels that occur).
@@ -137,22 +145,19 @@ def f1_score(y_true: np.ndarray, y_pred: np.ndarray, *, average: str | None = "m
     >>> f1_score(np.array([[1, 0, 0]]), np.array([[1, 0, 0]]))  # labels 2 and 3 never occur
     1.0
     """
-    result = prf_from_counts(confusion_counts(y_true, y_pred).sum(0), average=average, zero_division=zero_division)[PRF_SCORES.index("f1")]
-    return float(result) if np.ndim(result) == 0 else result
+    return _prf_score(y_true, y_pred, "f1", average=average, zero_division=zero_division)
 
 
 def precision_score(y_true: np.ndarray, y_pred: np.ndarray, *, average: str | None = "macro",
                     zero_division: float = 0.0) -> float | np.ndarray:
     """Precision = TP / (TP + FP), averaged as ``average`` says."""
-    result = prf_from_counts(confusion_counts(y_true, y_pred).sum(0), average=average, zero_division=zero_division)[PRF_SCORES.index("precision")]
-    return float(result) if np.ndim(result) == 0 else result
+    return _prf_score(y_true, y_pred, "precision", average=average, zero_division=zero_division)
 
 
 def recall_score(y_true: np.ndarray, y_pred: np.ndarray, *, average: str | None = "macro",
                  zero_division: float = 0.0) -> float | np.ndarray:
     """Recall = TP / (TP + FN), averaged as ``average`` says."""
-    result = prf_from_counts(confusion_counts(y_true, y_pred).sum(0), average=average, zero_division=zero_division)[PRF_SCORES.index("recall")]
-    return float(result) if np.ndim(result) == 0 else result
+    return _prf_score(y_true, y_pred, "recall", average=average, zero_division=zero_division)
 
 
 def sample_outcomes(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:

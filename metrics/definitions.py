@@ -31,6 +31,7 @@ class Prepared:
     bca: bool = True
 
     def value(self) -> float:
+        """The metric on all rows: the score of the column sums, or of all-ones weights for rank metrics."""
         if self.from_sums is not None:
             return float(self.from_sums(self.stats.sum(0)))
         return float(self.from_weights(np.ones((1, self.stats.shape[0])))[0])
@@ -100,6 +101,12 @@ def _auc_inputs(rows: Rows, labels: tuple[str, ...]) -> tuple[np.ndarray, np.nda
 
 
 def roc_auc_macro(rows: Rows, labels: tuple[str, ...]) -> Prepared | None:
+    """Mean per-label ROC-AUC over labels with both gold values, as a function of resampling weights.
+
+    AUC is rank-based, not a function of sums, so the bootstrap reweights samples instead of
+    resumming statistics; the signature counts where the scores came from (stated confidences,
+    log-likelihoods, or the 0/1 fallback, which makes AUC a coarse number).
+    """
     y_true, scores, sig = _auc_inputs(rows, labels)
     if all(y_true[:, j].all() or not y_true[:, j].any() for j in range(len(labels))):
         return None  # no class has both gold values (or the label set is empty)
@@ -111,6 +118,7 @@ def roc_auc_macro(rows: Rows, labels: tuple[str, ...]) -> Prepared | None:
 
 
 def auc_fallback_rate(rows: Rows, labels: tuple[str, ...]) -> Prepared:
+    """Share of rows whose AUC scores are the 0/1 indicator, so a reader knows how coarse ``roc_auc_macro`` is."""
     return _share(rows, lambda r: r["score_source"] == "indicator")
 
 
@@ -120,6 +128,7 @@ def _share(rows: Rows, predicate: Callable[[Mapping[str, Any]], bool]) -> Prepar
 
 
 def share(predicate: Callable[[Mapping[str, Any]], bool]) -> Callable[[Rows, tuple[str, ...]], Prepared]:
+    """A rate over all rows (parse failures, off-taxonomy answers): each row is a 0/1 hit and a count of 1."""
     return lambda rows, labels: _share(rows, predicate)
 
 

@@ -83,14 +83,15 @@ class ParsedAnswer:
     (``""`` where none).
     """
 
-    emotions: tuple[str, ...]
-    confidences: dict[str, float] | None
-    intensity: float | None
-    speaker: str | None
-    attributions: tuple[tuple[str, str], ...]
-    explanation: str | None
-    status: str
-    off_taxonomy: tuple[str, ...]
+    # Defaults are what an answer without the field gives, so builders name only what they found.
+    emotions: tuple[str, ...] = ()
+    confidences: dict[str, float] | None = None
+    intensity: float | None = None
+    speaker: str | None = None
+    attributions: tuple[tuple[str, str], ...] = ()
+    explanation: str | None = None
+    status: str = "failed"
+    off_taxonomy: tuple[str, ...] = ()
     valence: float | None = None
     arousal: float | None = None
     utterance_speakers: tuple[str, ...] = ()
@@ -99,7 +100,7 @@ class ParsedAnswer:
     extra: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
-FAILED = ParsedAnswer((), None, None, None, (), None, "failed", ())
+FAILED = ParsedAnswer(status="failed")
 
 
 def _number(value: Any, *, low: float = 0.0, high: float = 1.0) -> float | None:
@@ -265,11 +266,11 @@ def _from_object(value: Any, labels: tuple[str, ...], status: str) -> ParsedAnsw
         if entries is not None:  # [["Joy"], ["Neutral"]]: one label list per utterance
             utterances, _ = _utterances(entries, labels, collector.off)
             emotions = tuple(page_emotions(utterances, labels))
-            return ParsedAnswer(emotions, None, None, None, (), None, status, tuple(collector.off),
+            return ParsedAnswer(emotions=emotions, status=status, off_taxonomy=tuple(collector.off),
                                 utterances=utterances) if any(utterances) else None
         collector.value(value)
         emotions = collector.ordered()
-        return ParsedAnswer(emotions, None, None, None, (), None, status, tuple(collector.off)) if emotions else None
+        return ParsedAnswer(emotions=emotions, status=status, off_taxonomy=tuple(collector.off)) if emotions else None
     mapping = {str(k).strip().lower(): v for k, v in value.items()}
     # Without emotion labels, "answer" is the answer to a question, not an emotion.
     emotions_raw = _get(mapping, _EMOTION_KEYS) if labels else None
@@ -320,10 +321,10 @@ def _from_object(value: Any, labels: tuple[str, ...], status: str) -> ParsedAnsw
 def _from_text(text: str, labels: tuple[str, ...]) -> ParsedAnswer:
     found, off = scan_text(text, labels) if labels else (set(), [])
     if not labels:
-        return ParsedAnswer((), None, None, speaker_in_text(text), (), text[:MAX_EXPLANATION_CHARS], "lenient", (),
+        return ParsedAnswer(speaker=speaker_in_text(text), explanation=text[:MAX_EXPLANATION_CHARS], status="lenient",
                             answer=text[:MAX_EXPLANATION_CHARS])
     if not found:
-        return ParsedAnswer((), None, None, None, (), None, "failed", tuple(off))
+        return ParsedAnswer(status="failed", off_taxonomy=tuple(off))
     return ParsedAnswer(
         emotions=tuple(label for label in labels if label in found),
         confidences=None,

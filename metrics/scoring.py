@@ -128,9 +128,11 @@ class Score:
     signature: Mapping[str, str] = field(default_factory=dict)
 
     def signature_string(self) -> str:
+        """The signature as sacrebleu prints it (``key:value|...``), short enough for a table cell."""
         return "|".join(f"{k}:{v}" for k, v in self.signature.items())
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form for ``comic-emotion score --out``, with the registry's direction for the reader."""
         return {"value": self.value, "ci": self.ci.to_dict() if self.ci else None, "n": self.n,
                 "higher_is_better": _direction(self.name),
                 "signature": dict(self.signature), "signature_string": self.signature_string()}
