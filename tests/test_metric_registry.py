@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 
 import pytest
 from comic_emotion.metrics import lmms, registry
@@ -17,11 +16,18 @@ from comic_emotion.tasks import tasks_dir
 
 def _listed_keys() -> dict[str, bool]:
     """``{metric: higher_is_better}`` of every ``metric_list`` entry of every task YAML in the package."""
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    Loader.add_multi_constructor("!", lambda loader, suffix, node: None)  # !function hooks
     listed: dict[str, bool] = {}
     for path in [*tasks_dir().glob("*.yaml"), *tasks_dir().glob("_*_yaml")]:
-        text = path.read_text(encoding="utf-8")
-        for key, direction in re.findall(r"- metric: (\S+)\n(?:.*\n)*?\s+higher_is_better: (true|false)", text):
-            listed[key] = direction == "true"
+        config = yaml.load(path.read_text(encoding="utf-8"), Loader=Loader) or {}
+        for entry in config.get("metric_list") or ():
+            listed[entry["metric"]] = entry["higher_is_better"]
+    assert listed, "no metric_list found in the task YAMLs"
     return listed
 
 
