@@ -21,14 +21,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from comic_emotion.metrics.registry import CI_SUFFIXES, NA_REASONS_KEY
+
 from comic_emotion.data import is_synthetic
 
 # Keys of a task entry that are not metrics; "<metric>_stderr,<filter>" is lmms-eval's own stderr.
 _NON_METRIC_KEYS = {"alias", "samples", "name", "sample_len", "sample_count"}
 # model_args that change where a model runs, not what it answers.
 _RUNTIME_ARGS = {"device", "device_map", "batch_size", "max_batch_size", "parallelize"}
-CI_SUFFIXES = ("_ci_low", "_ci_high")
-NA_REASONS_KEY = "na_reasons"  # comic_emotion.metrics.lmms.NA_REASONS_KEY
 
 
 class RunError(ValueError):
