@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from comic_emotion.data import domain_of
-from comic_emotion.leaderboard.ranking import OVERALL_DOMAINS, metric_meta, overall_score, task_score
+from comic_emotion.leaderboard.ranking import OVERALL_DOMAINS, overall_score, task_score
+from comic_emotion.metrics.registry import metric_spec
 from comic_emotion.results import Run, RunError, TaskResult, load_run
 
 SCHEMA_VERSION = "1.1"
@@ -72,7 +73,7 @@ def validate_board(board: Any, *, where: str = "board") -> None:
             if task not in board["tasks"]:
                 raise BoardError(f"{where}: entry {entry['key']} has task {task!r} missing from the board's tasks")
             for metric in entry["tasks"][task]["metrics"]:
-                metric_meta(metric)  # a number without metadata cannot be shown
+                metric_spec(metric)  # a number without metadata cannot be shown
 
 
 def empty_board(data: str) -> dict[str, Any]:
@@ -176,7 +177,7 @@ def build_entry(run: Run, *, stage: Mapping[str, Any] | None = None) -> dict[str
         for metric in result.metrics:
             if metric.endswith(("_ci_low", "_ci_high")):
                 continue
-            metric_meta(metric)
+            metric_spec(metric)
             metrics[metric] = task_score(result, metric)
         header = task_header(result)
         if header["official_metric"] not in metrics:

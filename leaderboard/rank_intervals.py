@@ -104,7 +104,9 @@ def rank_table(observed: Mapping[str, float], draws: Mapping[str, Any], *, lower
 def compute_rank_intervals(board: Mapping[str, Any], rows_by_key: Mapping[str, Mapping[str, list[dict]] | None]) -> dict[str, Any]:
     """The board's ``rank_intervals`` block (see the module docstring)."""
     import numpy as np
-    from comic_emotion.leaderboard.ranking import EMOTION_OFFICIAL_METRICS, OVERALL_DOMAINS, metric_meta
+    from comic_emotion.metrics.registry import metric_spec
+
+    from comic_emotion.leaderboard.ranking import EMOTION_OFFICIAL_METRICS, OVERALL_DOMAINS
     from comic_emotion.metrics.bootstrap import resample_weights
 
     tasks = board["tasks"]
@@ -139,7 +141,7 @@ def compute_rank_intervals(board: Mapping[str, Any], rows_by_key: Mapping[str, M
         observed = {k: entries[k]["tasks"][task]["metrics"][metric]["value"] for k in per_task[task]}
         observed = {k: v for k, v in observed.items() if v is not None}
         tables[task] = {"metric": metric, "entries": rank_table(observed, {k: per_task[task][k] for k in observed},
-                                                               lower_is_better=metric_meta(metric).lower_is_better)
+                                                               lower_is_better=metric_spec(metric).lower_is_better)
                         if observed else {}, "left_out": left_out[task]}
     # Overall: entries scored on every emotion task of the three domains, each with draws on all of them.
     by_domain: dict[str, list[str]] = {}

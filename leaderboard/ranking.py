@@ -18,7 +18,6 @@ differences shown are differences the data can tell apart. Without CIs only equa
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -29,38 +28,6 @@ OVERALL_DOMAINS = ("comic", "manga", "art")
 EMOTION_OFFICIAL_METRICS = frozenset({"macro_f1", "roc_auc_macro"})
 N_RESAMPLES = 1000
 SEED = 0
-# Words that are abbreviations in metric keys, spelt as the field writes them.
-_WORDS = {"f1": "F1", "mae": "MAE", "rmse": "RMSE", "ccc": "CCC", "roc": "ROC", "auc": "AUC", "ece": "ECE",
-          "bleu": "BLEU", "rouge1": "ROUGE-1", "rouge2": "ROUGE-2", "rougel": "ROUGE-L", "ari": "ARI", "ami": "AMI",
-          "json": "JSON", "mce": "mCE"}
-# Whole names that words alone render badly.
-_NAMES = {"strict_json_f1": "Strict-JSON F1", "roc_auc_macro": "Macro ROC-AUC", "answer_rougeL": "Answer ROUGE-L",
-          "speaker_v_measure": "Speaker V-measure"}
-
-
-@dataclass(frozen=True)
-class MetricMeta:
-    """Everything a table needs to show a metric (HELM's ``MetricMetadata``)."""
-
-    key: str
-    display_name: str
-    lower_is_better: bool
-    group: str
-    description: str
-
-
-def metric_meta(key: str) -> MetricMeta:
-    """Metadata of a metric key from :data:`comic_emotion.metrics.scoring.METRICS`; unknown keys raise."""
-    from comic_emotion.metrics.scoring import METRICS
-
-    info = METRICS.get(key)
-    if info is None:
-        raise ValueError(f"metric {key!r} has no metadata (display name, direction, group, description) in "
-                         "comic_emotion.metrics.scoring.METRICS; a number without metadata is not shown")
-    name = _NAMES.get(key) or " ".join(_WORDS.get(w.lower(), w.capitalize()) for w in key.split("_"))
-    return MetricMeta(key, name, not info.higher_is_better, info.group, info.description)
-
-
 def task_score(result: TaskResult, metric: str) -> dict[str, Any]:
     """``{"value", "ci"}`` of one metric: the results value, its CI from the results or the sample rows."""
     value = result.metrics.get(metric)

@@ -33,15 +33,14 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from comic_emotion.leaderboard.ranking import metric_meta
 from comic_emotion.data import DEMO_BANNER
+from comic_emotion.metrics.registry import HEADLINE_METRICS, METRICS, metric_spec
 from comic_emotion.results import Run, RunError, TaskResult, load_run
 
 DEFAULT_THRESHOLDS = {"alpha": 0.05, "max_drop": 0.0}
-# The headline metrics: each task's official metric (macro-F1, EmoRecCom's ROC-AUC, the label-free
-# tasks' speaker ARI and answer ROUGE-L), accuracy, intensity error and the parse-failure rate.
-GATED_BY_DEFAULT = ("macro_f1", "accuracy", "roc_auc_macro", "speaker_ari", "answer_rougeL", "intensity_mae",
-                    "parse_failure_rate")
+# The registry's headline tier: each task's official metric (macro-F1, EmoRecCom's ROC-AUC, the
+# label-free tasks' speaker ARI and answer ROUGE-L), accuracy, intensity error and the parse-failure rate.
+GATED_BY_DEFAULT = HEADLINE_METRICS
 ACCURACY_LIKE = ("accuracy", "exact_match")
 N_RESAMPLES = 1000
 SEED = 0
@@ -117,8 +116,6 @@ def load_thresholds(path: str | os.PathLike[str] | None) -> dict[str, Any]:
         if not isinstance(per_metric, Mapping):
             raise GateInputError(f"{path}: tasks.{task}: expected metric: {{max_drop, alpha}} entries")
         tasks[task] = {m: _check_threshold(f"{path}: tasks.{task}.{m}", v) for m, v in per_metric.items()}
-    from comic_emotion.metrics.scoring import METRICS
-
     for where, metric in [*((f"gate[{i}]", m) for i, m in enumerate(gate if gate != "all" else [])),
                           *((f"metrics.{m}", m) for m in metrics),
                           *((f"tasks.{t}.{m}", m) for t, per in tasks.items() for m in per)]:
@@ -238,7 +235,7 @@ def compare(baseline: str | os.PathLike[str], candidate: str | os.PathLike[str],
         gate = thresholds.get("gate", "all")
         for metric in sorted(m for m in a.metrics if m in b.metrics and not m.endswith(("_ci_low", "_ci_high"))
                              and (gate == "all" or m in gate)):
-            meta = metric_meta(metric)
+            meta = metric_spec(metric)
             limit = _threshold(thresholds, task, metric)
             va, vb = a.metrics[metric], b.metrics[metric]
             delta = None if va is None or vb is None else vb - va

@@ -18,8 +18,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from comic_emotion.metrics.registry import metric_spec
+
 from comic_emotion.leaderboard.board import BoardError, read_board
-from comic_emotion.leaderboard.ranking import OVERALL_DOMAINS, metric_meta, rank_with_ties
+from comic_emotion.leaderboard.ranking import OVERALL_DOMAINS, rank_with_ties
 
 THUMBNAIL_PX = 96
 MAX_VIEWER_SAMPLES = 2000
@@ -67,7 +69,7 @@ def page_data(board: Mapping[str, Any], *, viewers: Mapping[str, str] | None = N
     entries = list(board["entries"])
     tasks = board["tasks"]
     metrics = sorted({m for e in entries for t in e["tasks"].values() for m in t["metrics"]})
-    metas = {m: metric_meta(m).__dict__ for m in metrics}  # raises on a number without metadata
+    metas = {m: metric_spec(m).to_dict() for m in metrics}  # raises on a number without metadata
     ranks = {"overall": rank_with_ties([e["overall"] for e in entries])}
     for task in tasks:
         for metric in metrics:

@@ -22,6 +22,7 @@ precision (or recall) ``zero_division``; ``weighted`` averages weight classes by
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -69,6 +70,12 @@ def confusion_counts(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
 def _divide(num: np.ndarray, den: np.ndarray, zero_division: float) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(den > 0, num / np.where(den > 0, den, 1.0), zero_division)
+
+
+# The order of :func:`prf_from_counts`' result and of :func:`sample_outcomes`' columns, so callers
+# pick a score by name (``PRF_SCORES.index("f1")``) rather than by a bare position.
+PRF_SCORES: tuple[str, str, str] = ("precision", "recall", "f1")
+OUTCOMES: tuple[str, str, str] = ("exact_match", "jaccard", "hamming")
 
 
 def prf_from_counts(counts: np.ndarray, *, average: str | None = "macro",
@@ -120,6 +127,14 @@ def occurring(counts: np.ndarray) -> np.ndarray:
     return (counts[..., 0, :] + counts[..., 1, :] + counts[..., 2, :]) > 0
 
 
+def _prf_score(y_true: np.ndarray, y_pred: np.ndarray, score: str, *, average: str | None,
+               zero_division: float) -> float | np.ndarray:
+    """The one counting core of the three wrappers below: ``score`` (a :data:`PRF_SCORES` name) of the pooled counts."""
+    result = prf_from_counts(confusion_counts(y_true, y_pred).sum(0), average=average,
+                             zero_division=zero_division)[PRF_SCORES.index(score)]
+    return float(result) if np.ndim(result) == 0 else result
+
+
 def f1_score(y_true: np.ndarray, y_pred: np.ndarray, *, average: str | None = "macro",
              zero_division: float = 0.0) -> float | np.ndarray:
     """F1 = 2 TP / (2 TP + FP + FN), averaged as ``average`` says (macro: over the labels that occur).
@@ -130,22 +145,19 @@ def f1_score(y_true: np.ndarray, y_pred: np.ndarray, *, average: str | None = "m
     >>> f1_score(np.array([[1, 0, 0]]), np.array([[1, 0, 0]]))  # labels 2 and 3 never occur
     1.0
     """
-    result = prf_from_counts(confusion_counts(y_true, y_pred).sum(0), average=average, zero_division=zero_division)[2]
-    return float(result) if np.ndim(result) == 0 else result
+    return _prf_score(y_true, y_pred, "f1", average=average, zero_division=zero_division)
 
 
 def precision_score(y_true: np.ndarray, y_pred: np.ndarray, *, average: str | None = "macro",
                     zero_division: float = 0.0) -> float | np.ndarray:
     """Precision = TP / (TP + FP), averaged as ``average`` says."""
-    result = prf_from_counts(confusion_counts(y_true, y_pred).sum(0), average=average, zero_division=zero_division)[0]
-    return float(result) if np.ndim(result) == 0 else result
+    return _prf_score(y_true, y_pred, "precision", average=average, zero_division=zero_division)
 
 
 def recall_score(y_true: np.ndarray, y_pred: np.ndarray, *, average: str | None = "macro",
                  zero_division: float = 0.0) -> float | np.ndarray:
     """Recall = TP / (TP + FN), averaged as ``average`` says."""
-    result = prf_from_counts(confusion_counts(y_true, y_pred).sum(0), average=average, zero_division=zero_division)[1]
-    return float(result) if np.ndim(result) == 0 else result
+    return _prf_score(y_true, y_pred, "recall", average=average, zero_division=zero_division)
 
 
 def sample_outcomes(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
@@ -164,7 +176,7 @@ def sample_outcomes(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
 
 def exact_match(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     """Subset accuracy: the share of samples whose predicted label set equals the gold one."""
-    return float(sample_outcomes(y_true, y_pred)[:, 0].mean())
+    return float(sample_outcomes(y_true, y_pred)[:, OUTCOMES.index("exact_match")].mean())
 
 
 def accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
@@ -172,12 +184,12 @@ def accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
 
     Equals ordinary accuracy when every gold and predicted set has exactly one label.
     """
-    return float(sample_outcomes(y_true, y_pred)[:, 1].mean())
+    return float(sample_outcomes(y_true, y_pred)[:, OUTCOMES.index("jaccard")].mean())
 
 
 def hamming_loss(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     """Share of (sample, label) cells where gold and prediction disagree."""
-    return float(sample_outcomes(y_true, y_pred)[:, 2].mean())
+    return float(sample_outcomes(y_true, y_pred)[:, OUTCOMES.index("hamming")].mean())
 
 
 def roc_auc_per_class(y_true: np.ndarray, scores: np.ndarray) -> list[float | None]:
@@ -253,3 +265,68 @@ def weighted_auc(y_true: np.ndarray, scores: np.ndarray, weights: np.ndarray) ->
             auc = (p * (below + 0.5 * neg)).sum(1) / total
         out.append(np.where(total > 0, auc, np.nan))
     return out
+
+
+def mean_roc_auc(y_true: np.ndarray, y_score: np.ndarray, *, labels: Sequence[str], exclude: Sequence[str] = (),
+                 single_class: str = "error") -> dict[str, Any]:
+    """EmoRecCom's official metric: the mean over classes of the per-class ROC-AUC.
+
+    The challenge scored submissions with scikit-learn's ``roc_auc_score`` per class, so this calls
+    it (rather than :func:`roc_auc_per_class`, whose Mann-Whitney sums agree only to ~1e-15) and
+    published numbers are reproduced bit for bit. Unlike ``roc_auc_macro``, which skips single-valued
+    classes silently, a single-valued class is an error unless ``single_class="ignore"``: a
+    submission scored on a split where a class never occurs is not the official number.
+
+    Parameters
+    ----------
+    y_true : array of shape (n, k)
+        Gold 0/1 labels, columns in the order of ``labels``.
+    y_score : array of shape (n, k)
+        Scores, same order.
+    labels
+        The class names, one per column (the ``emorecom`` label set for the challenge).
+    exclude
+        Classes left out of the mean. The official metric excludes none; ``("other",)`` gives the
+        7-class variant found in some teams' code.
+    single_class
+        What to do when a class has only positives or only negatives in ``y_true`` (its ROC-AUC is
+        undefined): ``"error"`` (default) raises ``ValueError`` naming the class; ``"ignore"``
+        reports the class as ``nan`` and averages the others, listing it under ``undefined``.
+
+    Returns
+    -------
+    dict
+        ``{"mean_roc_auc", "per_class": {label: auc}, "classes": averaged labels, "undefined": [...],
+        "excluded": [...]}``.
+    """
+    from sklearn.metrics import roc_auc_score  # lazy: scikit-learn costs ~0.5 s to import
+
+    if single_class not in ("error", "ignore"):
+        raise ValueError(f"The 'single_class' parameter must be 'error' or 'ignore'. Got {single_class!r} instead.")
+    labels = list(labels)
+    unknown = [label for label in exclude if label not in labels]
+    if unknown:
+        raise ValueError(f"cannot exclude unknown class(es) {unknown}; classes: {', '.join(labels)}")
+    y_true, y_score = np.asarray(y_true), np.asarray(y_score, dtype=float)
+    if y_true.shape != y_score.shape or y_true.ndim != 2 or y_true.shape[1] != len(labels):
+        raise ValueError(f"y_true and y_score must both have shape (n, {len(labels)}); "
+                         f"got {y_true.shape} and {y_score.shape}")
+    per_class: dict[str, float] = {}
+    undefined: list[str] = []
+    for j, label in enumerate(labels):
+        if label in exclude:
+            continue
+        if len(np.unique(y_true[:, j])) < 2:
+            if single_class == "error":
+                raise ValueError(f"class {label!r} has only one value ({int(y_true[0, j]) if len(y_true) else '-'}) "
+                                 "in y_true: its ROC-AUC is undefined; pass single_class='ignore' to average the "
+                                 "other classes")
+            per_class[label] = float("nan")
+            undefined.append(label)
+            continue
+        per_class[label] = float(roc_auc_score(y_true[:, j], y_score[:, j]))
+    averaged = [label for label in per_class if label not in undefined]
+    if not averaged:
+        raise ValueError("no class has both positive and negative examples: the mean ROC-AUC is undefined")
+    return {"mean_roc_auc": float(np.mean([per_class[label] for label in averaged])), "per_class": per_class,
+            "classes": averaged, "undefined": undefined, "excluded": list(exclude)}

@@ -31,6 +31,7 @@ class Prepared:
     bca: bool = True
 
     def value(self) -> float:
+        """The metric on all rows: the score of the column sums, or of all-ones weights for rank metrics."""
         if self.from_sums is not None:
             return float(self.from_sums(self.stats.sum(0)))
         return float(self.from_weights(np.ones((1, self.stats.shape[0])))[0])
@@ -46,7 +47,21 @@ def _matrices(rows: Rows, labels: tuple[str, ...], *, strict: bool = False) -> t
     return y_true, y_pred
 
 
-def prf(average: str, which: int, *, strict: bool = False) -> Callable[[Rows, tuple[str, ...]], Prepared]:
+def _choice(parameter: str, value: str, allowed: Sequence[str]) -> int:
+    """Position of ``value`` in ``allowed``, or sklearn's expected-vs-got error."""
+    if value not in allowed:
+        raise ValueError(f"The {parameter!r} parameter must be one of {tuple(allowed)}. Got {value!r} instead.")
+    return list(allowed).index(value)
+
+
+def prf(average: str, *, score: str = "f1", strict: bool = False) -> Callable[[Rows, tuple[str, ...]], Prepared]:
+    """Precision, recall or F1 (``score``) of the page labels, averaged as ``average`` says.
+
+    One counting core (tp/fp/fn per label per sample) serves all nine P/R/F1 variants, so their
+    bootstrap shares one statistics matrix; ``strict`` scores non-JSON answers as empty predictions.
+    """
+    which = _choice("score", score, cls.PRF_SCORES)
+
     def prepare(rows: Rows, labels: tuple[str, ...]) -> Prepared:
         counts = cls.confusion_counts(*_matrices(rows, labels, strict=strict)).reshape(len(rows), -1)
         k = len(labels)
@@ -56,12 +71,20 @@ def prf(average: str, which: int, *, strict: bool = False) -> Callable[[Rows, tu
 
 
 def per_class_f1(rows: Rows, labels: tuple[str, ...], j: int) -> Prepared:
+    """Binary F1 of label ``j`` alone (the per-label rows of ``comic-emotion score``)."""
     counts = cls.confusion_counts(*_matrices(rows, labels)).reshape(len(rows), -1)
     k = len(labels)
-    return Prepared(counts, lambda s: cls.prf_from_counts(s.reshape(*s.shape[:-1], 3, k), average=None)[2][..., j])
+    f1 = cls.PRF_SCORES.index("f1")
+    return Prepared(counts, lambda s: cls.prf_from_counts(s.reshape(*s.shape[:-1], 3, k), average=None)[f1][..., j])
 
 
-def outcome(which: int) -> Callable[[Rows, tuple[str, ...]], Prepared]:
+def outcome(kind: str) -> Callable[[Rows, tuple[str, ...]], Prepared]:
+    """Mean per-sample outcome ``kind`` (``exact_match``, ``jaccard`` = accuracy, ``hamming`` = loss).
+
+    Each sample contributes one number, so the statistics are (outcome, 1) and the score is their ratio.
+    """
+    which = _choice("kind", kind, cls.OUTCOMES)
+
     def prepare(rows: Rows, labels: tuple[str, ...]) -> Prepared:
         values = cls.sample_outcomes(*_matrices(rows, labels))[:, which]
         return Prepared(np.stack([values, np.ones_like(values)], 1), lambda s: s[..., 0] / s[..., 1])
@@ -78,6 +101,12 @@ def _auc_inputs(rows: Rows, labels: tuple[str, ...]) -> tuple[np.ndarray, np.nda
 
 
 def roc_auc_macro(rows: Rows, labels: tuple[str, ...]) -> Prepared | None:
+    """Mean per-label ROC-AUC over labels with both gold values, as a function of resampling weights.
+
+    AUC is rank-based, not a function of sums, so the bootstrap reweights samples instead of
+    resumming statistics; the signature counts where the scores came from (stated confidences,
+    log-likelihoods, or the 0/1 fallback, which makes AUC a coarse number).
+    """
     y_true, scores, sig = _auc_inputs(rows, labels)
     if all(y_true[:, j].all() or not y_true[:, j].any() for j in range(len(labels))):
         return None  # no class has both gold values (or the label set is empty)
@@ -89,6 +118,7 @@ def roc_auc_macro(rows: Rows, labels: tuple[str, ...]) -> Prepared | None:
 
 
 def auc_fallback_rate(rows: Rows, labels: tuple[str, ...]) -> Prepared:
+    """Share of rows whose AUC scores are the 0/1 indicator, so a reader knows how coarse ``roc_auc_macro`` is."""
     return _share(rows, lambda r: r["score_source"] == "indicator")
 
 
@@ -98,6 +128,7 @@ def _share(rows: Rows, predicate: Callable[[Mapping[str, Any]], bool]) -> Prepar
 
 
 def share(predicate: Callable[[Mapping[str, Any]], bool]) -> Callable[[Rows, tuple[str, ...]], Prepared]:
+    """A rate over all rows (parse failures, off-taxonomy answers): each row is a 0/1 hit and a count of 1."""
     return lambda rows, labels: _share(rows, predicate)
 
 
@@ -190,7 +221,8 @@ def utterance_prf(average: str) -> Callable[[Rows, tuple[str, ...]], Prepared | 
             if gold:
                 counts[i] = cls.confusion_counts(cls.label_matrix(gold, labels, what="utt_gold"),
                                                  cls.label_matrix(pred, labels, what="utt_pred")).sum(0).reshape(-1)
-        return Prepared(counts, lambda s: cls.prf_from_counts(s.reshape(*s.shape[:-1], 3, k), average=average)[2],
+        f1 = cls.PRF_SCORES.index("f1")
+        return Prepared(counts, lambda s: cls.prf_from_counts(s.reshape(*s.shape[:-1], 3, k), average=average)[f1],
                         signature={"average": average, "unit": "utterance", "slots": "missing=empty, extra=false positives"})
     return prepare
 
@@ -204,7 +236,8 @@ def utterance_accuracy(rows: Rows, labels: tuple[str, ...]) -> Prepared | None:
     for i, row in enumerate(scored):
         gold, pred = _utterance_slots(row)
         if gold:
-            jaccard = cls.sample_outcomes(cls.label_matrix(gold, labels), cls.label_matrix(pred, labels))[:, 1]
+            outcomes = cls.sample_outcomes(cls.label_matrix(gold, labels), cls.label_matrix(pred, labels))
+            jaccard = outcomes[:, cls.OUTCOMES.index("jaccard")]
             stats[i] = (jaccard.sum(), len(gold))
     return Prepared(stats, lambda s: s[..., 0] / s[..., 1], signature={"unit": "utterance"})
 
@@ -314,7 +347,13 @@ def text_bleu(kind: str) -> Callable[[Rows, tuple[str, ...]], Prepared | None]:
 bleu = text_bleu("explanation")
 
 
-def rouge(which: int, kind: str = "explanation") -> Callable[[Rows, tuple[str, ...]], Prepared | None]:
+# The order of a row's ROUGE F-scores (``rouge``, ``answer_rouge``), as :func:`text.rouge_f` returns them.
+ROUGE_TYPES: tuple[str, str, str] = ("rouge1", "rouge2", "rougeL")
+
+
+def rouge(rouge_type: str, *, kind: str = "explanation") -> Callable[[Rows, tuple[str, ...]], Prepared | None]:
+    """Mean best-reference ROUGE F (``rouge1``, ``rouge2`` or ``rougeL``) of the ``kind`` text over rows with references."""
+    which = _choice("rouge_type", rouge_type, ROUGE_TYPES)
     refs, _, _, field = TEXT_FIELDS[kind]
 
     def prepare(rows: Rows, labels: tuple[str, ...]) -> Prepared | None:

@@ -16,8 +16,9 @@ Undefined metrics aggregate to ``None`` (``null`` in JSON, ``N/A`` in the table)
 answer field (``"not requested"``, ``"never produced"``; :func:`comic_emotion.metrics.scoring.undefined_reason`).
 
 One metric set everywhere: :data:`TASK_METRICS` is every metric of the registry
-(:data:`comic_emotion.metrics.scoring.METRICS`), the set ``comic-emotion score`` reports, in the
-order headline metrics (with CIs) first, then the registry's order.
+(:data:`comic_emotion.metrics.registry.METRICS`), the set ``comic-emotion score`` reports, in the
+order metrics with CIs first (:data:`comic_emotion.metrics.registry.CI_METRICS`), then the registry's
+order. Directions and descriptions come from the registry too.
 
 Key names: lmms-eval 0.7.3 pools a group's ``aggregate_metric_list`` entry into *every* subtask key
 that contains it as a substring (``evaluator_utils.consolidate_group_results``), with the group's
@@ -34,16 +35,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from comic_emotion.metrics.scoring import METRICS, aggregate, na_reasons
+from comic_emotion.metrics.registry import CI_METRICS, METRICS, NA_REASONS_KEY, metric_spec
+from comic_emotion.metrics.scoring import aggregate, na_reasons
 
-# The headline metrics of the tasks, in table order; each gets a CI.
-CI_METRICS: tuple[str, ...] = (
-    "macro_f1", "accuracy", "roc_auc_macro", "intensity_mae", "intensity_ccc", "attribution_micro_f1", "bleu",
-    "rougeL", "ece", "answer_rougeL", "speaker_ari", "utt_macro_f1",
-)
 # Every registry metric: the same set as `comic-emotion score` (a test compares them).
 TASK_METRICS: tuple[str, ...] = CI_METRICS + tuple(m for m in METRICS if m not in CI_METRICS)
-NA_REASONS_KEY = "na_reasons"
 
 _BASE = ("id", "label_set", "requested", "produced")
 _FIELDS: Mapping[str, tuple[str, ...]] = {
@@ -72,9 +68,8 @@ def metric_keys() -> tuple[str, ...]:
 
 
 def higher_is_better(key: str) -> bool:
-    if key == NA_REASONS_KEY:
-        return False  # not a score: lmms-eval needs a direction for every key
-    return METRICS[_base(key)].higher_is_better
+    """The registry's direction of ``key`` (lmms-eval needs one for every key, ``na_reasons`` included)."""
+    return metric_spec(key).higher_is_better
 
 
 def fields_for(key: str) -> tuple[str, ...]:
@@ -103,9 +98,7 @@ def _aggregator(key: str) -> Callable[[list[dict]], float | None]:
     if key == NA_REASONS_KEY:
         def aggregate_key(rows: list[dict]) -> dict[str, str]:  # replaces the numeric aggregator
             return na_reasons(rows)
-        description = "{metric: reason} of the metrics that are N/A because of their answer field"
-    else:
-        description = METRICS[_base(key)].description
+    description = metric_spec(_base(key)).description
     aggregate_key.__name__ = aggregate_key.__qualname__ = f"aggregate_{key}"
     aggregate_key.__doc__ = f"lmms-eval aggregation of ``{key}``: {description}."
     return aggregate_key

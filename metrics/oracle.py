@@ -14,13 +14,11 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from comic_emotion.metrics.scoring import METRICS, Score
+from comic_emotion.metrics.registry import METRICS
+from comic_emotion.metrics.scoring import Score
 
 from comic_emotion.prompts import ordered_regions, requested_fields
 from comic_emotion.taxonomy import label_set
-
-# Metrics on a 0-100 scale (sacrebleu's).
-_PERCENT = frozenset({"bleu", "answer_bleu"})
 
 
 def oracle_answer(record: Mapping[str, Any]) -> str:
@@ -60,10 +58,12 @@ def oracle_answer(record: Mapping[str, Any]) -> str:
 
 
 def best_value(metric: str) -> float:
-    """The best value ``metric`` can take (its maximum if higher is better, else 0)."""
-    if not METRICS[metric].higher_is_better:
-        return 0.0
-    return 100.0 if metric in _PERCENT else 1.0
+    """The best value ``metric`` can take: the top of its registry range if higher is better, else the bottom.
+
+    Read from :mod:`comic_emotion.metrics.registry`, so a new metric's oracle target is its range
+    (BLEU's 100, an error's 0), not a rule kept here.
+    """
+    return METRICS[metric].best
 
 
 def oracle_violations(scores: Mapping[str, Score], *, tol: float = 1e-9,

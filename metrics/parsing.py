@@ -23,6 +23,10 @@ answer's flat ``"emotions"`` list when given, else the merge of the utterances b
 page rule (:func:`comic_emotion.taxonomy.page_emotions`: union, Neutral only when every utterance
 is Neutral), the same function the converters derive page gold with.
 
+Three modules, one step each: :mod:`comic_emotion.metrics.extraction` finds the object (JSON,
+literal, repair) and names the status; :mod:`comic_emotion.metrics.free_text` reads an answer that
+has none; this module maps either into the task's fields (labels, numbers, utterances, attributions).
+
 Labels are mapped into the task's label set; emotion words that fit no label are reported as
 ``off_taxonomy``. Only the first :data:`MAX_PARSE_CHARS` characters are parsed, so a 100 kB
 answer costs no more than a 16 kB one. Bump :data:`PARSER_VERSION` whenever a change can alter
@@ -31,20 +35,19 @@ a parse: it is part of every score's signature.
 
 from __future__ import annotations
 
-import ast
-import json
 import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from comic_emotion.metrics.lexicon import EN_PHRASES, EN_WORDS, JA_STEMS, map_word
+from comic_emotion.metrics.extraction import MAX_PARSE_CHARS, answer_text, find_object
+from comic_emotion.metrics.free_text import intensity_in_text, scan_text, speaker_in_text
+from comic_emotion.metrics.lexicon import map_word
 
 from comic_emotion.taxonomy import page_emotions
 
 PARSER_VERSION = "3"
-MAX_PARSE_CHARS = 16_384
 MAX_EXPLANATION_CHARS = 2_000
 STATUSES = ("strict", "lenient", "repaired", "failed")
 
@@ -63,17 +66,8 @@ _INTENSITY_WORDS = (("very high", 0.9), ("extreme", 0.9), ("intense", 0.9), ("ve
                     ("high", 0.75), ("strong", 0.75), ("moderate", 0.5), ("medium", 0.5),
                     ("very low", 0.1), ("low", 0.25), ("mild", 0.25), ("slight", 0.25), ("weak", 0.25),
                     ("none", 0.0), ("非常に強", 0.9), ("強", 0.75), ("中", 0.5), ("弱", 0.25))
-_NEGATIONS = frozenset({"not", "no", "never", "without", "isn't", "aren't", "wasn't", "nor", "hardly"})
-# Emotion words that in running text are usually something else ("the other man", "the content").
-# Verb forms that are usually another word ("please answer", "a bore", "a car tire", "the exhaust").
-_FREE_TEXT_SKIP = frozenset({"content", "other", "others", "blank", "wonder", "shock", "mad", "alarm", "please",
-                             "bore", "tire", "exhaust", "revolt", "energy"})
-_FENCE = re.compile(r"```[a-zA-Z]*\s*(.*?)(?:```|$)", re.DOTALL)
-_WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
 _SPLIT = re.compile(r"\s*(?:,|、|/|;|\band\b|\+|\|)\s*")
 _NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?")
-_INTENSITY_TEXT = re.compile(r"(?:intensity|強度)\D{0,12}?(\d+(?:\.\d+)?)\s*(%|/\s*100|/\s*10)?", re.IGNORECASE)
-_SPEAKER_TEXT = re.compile(r"(?:speaker(?:\s+is)?\s*[:=]?|話者[はが:：]?)\s*['\"「]?([\w\-]+)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -89,14 +83,15 @@ class ParsedAnswer:
     (``""`` where none).
     """
 
-    emotions: tuple[str, ...]
-    confidences: dict[str, float] | None
-    intensity: float | None
-    speaker: str | None
-    attributions: tuple[tuple[str, str], ...]
-    explanation: str | None
-    status: str
-    off_taxonomy: tuple[str, ...]
+    # Defaults are what an answer without the field gives, so builders name only what they found.
+    emotions: tuple[str, ...] = ()
+    confidences: dict[str, float] | None = None
+    intensity: float | None = None
+    speaker: str | None = None
+    attributions: tuple[tuple[str, str], ...] = ()
+    explanation: str | None = None
+    status: str = "failed"
+    off_taxonomy: tuple[str, ...] = ()
     valence: float | None = None
     arousal: float | None = None
     utterance_speakers: tuple[str, ...] = ()
@@ -105,90 +100,7 @@ class ParsedAnswer:
     extra: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
-FAILED = ParsedAnswer((), None, None, None, (), None, "failed", ())
-
-
-def _to_text(text: str | bytes | None) -> str:
-    if text is None:
-        return ""
-    if isinstance(text, (bytes, bytearray)):
-        # A model server may hand back bytes with broken encoding: keep what decodes.
-        return bytes(text[: MAX_PARSE_CHARS * 4]).decode("utf-8", errors="replace")
-    if not isinstance(text, str):
-        raise TypeError(f"answer must be str, bytes or None, got {type(text).__name__}")
-    return text
-
-
-def _loads(candidate: str) -> Any:
-    """JSON first, then a Python literal; ``None`` if neither parses."""
-    try:
-        return json.loads(candidate)
-    except (ValueError, RecursionError):
-        pass
-    try:
-        return ast.literal_eval(candidate)
-    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-        return None
-
-
-def _close_truncated(text: str) -> list[str]:
-    """Candidate repairs of a truncated object: closed at its end and after its last complete element."""
-    stack: list[str] = []
-    quote: str | None = None
-    escaped = False
-    cuts: list[tuple[int, str]] = []
-    for i, ch in enumerate(text):
-        if quote:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == quote:
-                quote = None
-            continue
-        if ch in "\"'":
-            quote = ch
-        elif ch in "{[":
-            stack.append("}" if ch == "{" else "]")
-        elif ch in "}]":
-            if not stack:
-                break
-            stack.pop()
-        elif ch == ",":
-            cuts.append((i, "".join(reversed(stack))))
-    candidates = []
-    if stack:
-        candidates.append(text + (quote or "") + "".join(reversed(stack)))
-    for i, closers in reversed(cuts[-3:]):
-        candidates.append(text[:i] + closers)
-    return candidates
-
-
-def _structured(text: str) -> tuple[Any, str] | None:
-    """Find a JSON/Python object in ``text``; returns (object, status) or ``None``."""
-    if text.startswith("{") and text.endswith("}"):
-        try:
-            value = json.loads(text)
-            if isinstance(value, dict):
-                return value, "strict"
-        except (ValueError, RecursionError):
-            pass
-    candidates = [m.group(1).strip() for m in _FENCE.finditer(text)] if "```" in text else []
-    start, end = text.find("{"), text.rfind("}")
-    if start >= 0 and end > start:
-        candidates.append(text[start:end + 1])
-    if text.startswith("[") and text.endswith("]"):
-        candidates.append(text)
-    for candidate in candidates:
-        value = _loads(candidate)
-        if isinstance(value, (dict, list)):
-            return value, "lenient"
-    if start >= 0:
-        for candidate in _close_truncated(text[start:]):
-            value = _loads(candidate)
-            if isinstance(value, dict):
-                return value, "repaired"
-    return None
+FAILED = ParsedAnswer(status="failed")
 
 
 def _number(value: Any, *, low: float = 0.0, high: float = 1.0) -> float | None:
@@ -236,7 +148,7 @@ class _Collector:
             pieces = [p for p in _SPLIT.split(value.strip()) if p]
             for piece in pieces:
                 if len(piece.split()) > 3 or (not piece.isascii() and len(piece) > 6):
-                    self.found.update(_scan_text(piece, self.labels)[0])
+                    self.found.update(scan_text(piece, self.labels)[0])
                 else:
                     self.word(piece)
         elif isinstance(value, (list, tuple)):
@@ -354,11 +266,11 @@ def _from_object(value: Any, labels: tuple[str, ...], status: str) -> ParsedAnsw
         if entries is not None:  # [["Joy"], ["Neutral"]]: one label list per utterance
             utterances, _ = _utterances(entries, labels, collector.off)
             emotions = tuple(page_emotions(utterances, labels))
-            return ParsedAnswer(emotions, None, None, None, (), None, status, tuple(collector.off),
+            return ParsedAnswer(emotions=emotions, status=status, off_taxonomy=tuple(collector.off),
                                 utterances=utterances) if any(utterances) else None
         collector.value(value)
         emotions = collector.ordered()
-        return ParsedAnswer(emotions, None, None, None, (), None, status, tuple(collector.off)) if emotions else None
+        return ParsedAnswer(emotions=emotions, status=status, off_taxonomy=tuple(collector.off)) if emotions else None
     mapping = {str(k).strip().lower(): v for k, v in value.items()}
     # Without emotion labels, "answer" is the answer to a question, not an emotion.
     emotions_raw = _get(mapping, _EMOTION_KEYS) if labels else None
@@ -406,57 +318,18 @@ def _from_object(value: Any, labels: tuple[str, ...], status: str) -> ParsedAnsw
     return parsed if useful else None
 
 
-def _scan_text(text: str, labels: tuple[str, ...]) -> tuple[set[str], list[str]]:
-    """Labels and off-taxonomy words mentioned in free text."""
-    found: set[str] = set()
-    off: list[str] = []
-
-    def hit(word: str) -> None:
-        label, _ = map_word(word, labels)
-        if label is not None:
-            found.add(label)
-        elif word not in off:
-            off.append(word)
-
-    lowered = text.lower()
-    previous: list[str] = ["", ""]
-    for match in _WORD.finditer(lowered):
-        word = match.group()
-        if word in EN_WORDS and word not in _FREE_TEXT_SKIP and not _NEGATIONS.intersection(previous):
-            hit(word)
-        previous = [previous[1], word]
-    for phrase in EN_PHRASES:
-        if phrase in lowered and phrase not in _FREE_TEXT_SKIP:
-            hit(phrase)
-    if not text.isascii():
-        for stem, _concept in JA_STEMS:
-            if stem in text:
-                hit(stem)
-    return found, off
-
-
-def _speaker_of(text: str) -> str | None:
-    match = _SPEAKER_TEXT.search(text)
-    return match.group(1) if match else None
-
-
 def _from_text(text: str, labels: tuple[str, ...]) -> ParsedAnswer:
-    found, off = _scan_text(text, labels) if labels else (set(), [])
+    found, off = scan_text(text, labels) if labels else (set(), [])
     if not labels:
-        return ParsedAnswer((), None, None, _speaker_of(text), (), text[:MAX_EXPLANATION_CHARS], "lenient", (),
+        return ParsedAnswer(speaker=speaker_in_text(text), explanation=text[:MAX_EXPLANATION_CHARS], status="lenient",
                             answer=text[:MAX_EXPLANATION_CHARS])
     if not found:
-        return ParsedAnswer((), None, None, None, (), None, "failed", tuple(off))
-    intensity_match = _INTENSITY_TEXT.search(text)
-    intensity = None
-    if intensity_match:
-        number, scale = float(intensity_match.group(1)), (intensity_match.group(2) or "").replace(" ", "")
-        intensity = _number(number / {"%": 100.0, "/100": 100.0, "/10": 10.0}.get(scale, 1.0))
+        return ParsedAnswer(status="failed", off_taxonomy=tuple(off))
     return ParsedAnswer(
         emotions=tuple(label for label in labels if label in found),
         confidences=None,
-        intensity=intensity,
-        speaker=_speaker_of(text),
+        intensity=_number(intensity_in_text(text)),
+        speaker=speaker_in_text(text),
         attributions=(),
         explanation=text[:MAX_EXPLANATION_CHARS] if len(text.split()) > 3 or not text.isascii() else None,
         status="lenient",
@@ -490,10 +363,10 @@ def parse_answer(text: str | bytes | None, labels: Sequence[str]) -> ParsedAnswe
     'lenient'
     """
     labels = tuple(labels)
-    stripped = _to_text(text)[:MAX_PARSE_CHARS].strip()
+    stripped = answer_text(text)[:MAX_PARSE_CHARS].strip()
     if not stripped:
         return FAILED
-    found = _structured(stripped)
+    found = find_object(stripped)
     if found is not None:
         parsed = _from_object(found[0], labels, found[1])
         if parsed is not None:

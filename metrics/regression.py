@@ -42,20 +42,28 @@ def _moments(s: np.ndarray):
 
 
 def mae_from_sums(s: np.ndarray) -> np.ndarray:
+    """Mean absolute error from summed moment statistics (any leading shape: one value per resample)."""
     return s[..., _ABS] / s[..., _N]
 
 
 def rmse_from_sums(s: np.ndarray) -> np.ndarray:
+    """Root mean squared error from summed moment statistics; penalises the rare large miss more than MAE."""
     return np.sqrt(s[..., _SQ] / s[..., _N])
 
 
 def pearson_from_sums(s: np.ndarray) -> np.ndarray:
+    """Pearson correlation from summed moments; NaN when gold or prediction is constant (undefined, not 0)."""
     _, _, vx, vy, cov = _moments(s)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where((vx > 1e-15) & (vy > 1e-15), cov / np.sqrt(np.abs(vx * vy)), np.nan)
 
 
 def ccc_from_sums(s: np.ndarray) -> np.ndarray:
+    """Lin's concordance correlation from summed moments.
+
+    Unlike Pearson, a constant offset or scale between prediction and gold lowers it: it measures
+    agreement on the gold's own scale, not only association.
+    """
     _, _, vx, vy, cov = _moments(s)
     # The centred columns lose the offset between the means, so the mean difference comes from e.
     mean_err = s[..., _ERR] / s[..., _N]

@@ -15,8 +15,8 @@ import math
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypedDict
 
 from comic_emotion.metrics import text
 from comic_emotion.metrics.parsing import ParsedAnswer, parse_answer
@@ -39,6 +39,8 @@ def produced_fields(parsed: ParsedAnswer) -> list[str]:
                "attributions": bool(parsed.attributions), "explanation": parsed.explanation is not None,
                "utterances": parsed.utterances is not None, "speakers": any(parsed.utterance_speakers)}
     return [f for f in OPTIONAL_FIELDS if present[f]]
+
+
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 
 
@@ -113,15 +115,207 @@ def _text_stats(hypothesis: str, refs: list[str], lang: str) -> tuple[str | None
 
 
 def _parse(answer: Any, labels: tuple[str, ...]) -> ParsedAnswer:
+    """Parse a raw answer, or an already-structured one (from another evaluator) by the same rules."""
     if isinstance(answer, Mapping):
         # Already-structured predictions (from another evaluator) go through the same parser.
         return parse_answer(json.dumps(answer, ensure_ascii=False, default=str), labels)
     return parse_answer(answer, labels)
 
 
+class ClassificationRow(TypedDict):
+    """Page labels: gold, prediction, per-label scores for AUC, and how the answer parsed."""
+
+    gold: list[str]
+    pred: list[str]
+    scores: list[float]
+    score_source: str
+    confidences: dict[str, float] | None
+    parse_status: str
+    off_taxonomy: list[str]
+
+
+class DimensionsRow(TypedDict):
+    """Gold and predicted intensity, valence and arousal (``None`` where absent)."""
+
+    intensity_gold: float | None
+    intensity_pred: float | None
+    valence_gold: float | None
+    valence_pred: float | None
+    arousal_gold: float | None
+    arousal_pred: float | None
+
+
+class AttributionRow(TypedDict):
+    """(actor_id, emotion) pairs, gold and predicted, with names resolved to actor ids."""
+
+    attr_annotated: bool
+    attr_gold: list[list[str]]
+    attr_pred: list[list[str]]
+
+
+class SpeakerRow(TypedDict):
+    """Who speaks: the page's speakers, the answer's speaker, and per-utterance speakers for clustering."""
+
+    speaker_gold: list[str]
+    speaker_pred: str | None
+    clusters_gold: list[str | None] | None
+    clusters_pred: list[str]
+    speakers_gold: list[str | None] | None
+
+
+class UtteranceRow(TypedDict):
+    """One label list per prompt utterance (gold) and per answer entry (prediction)."""
+
+    utt_gold: list[list[str]] | None
+    utt_pred: list[list[str]] | None
+
+
+class ExplanationRow(TypedDict):
+    """The explanation, its references, and its per-sample BLEU counts and ROUGE F-scores."""
+
+    explanation_pred: str
+    explanation_refs: list[str]
+    text_lang: str
+    bleu_tokenizer: str | None
+    bleu_stats: list[int] | None
+    rouge: list[float] | None
+
+
+class AnswerRow(TypedDict):
+    """The answer to a question, its references, text statistics and exact match."""
+
+    answer_pred: str
+    answer_refs: list[str]
+    answer_bleu_tokenizer: str | None
+    answer_bleu_stats: list[int] | None
+    answer_rouge: list[float] | None
+    answer_exact: float | None
+
+
+class SampleRow(ClassificationRow, DimensionsRow, AttributionRow, SpeakerRow, UtteranceRow, ExplanationRow,
+                AnswerRow):
+    """Every field of a sample row (see :func:`sample_row`): the sections plus identity and field tracking."""
+
+    id: str
+    label_set: str
+    requested: list[str]
+    produced: list[str]
+
+
+Resolve = Callable[[str], str]
+
+
+def _resolver(record: Mapping[str, Any]) -> Resolve:
+    """Map a name or alias to the record's actor id, so gold and prediction compare by id."""
+    actors = _actor_index(record)
+    return lambda name: actors.get(normalise_actor(name), normalise_actor(name))
+
+
+def classification_row(record: Mapping[str, Any], parsed: ParsedAnswer, *, labels: tuple[str, ...],
+                       label_set: str, label_scores: Mapping[str, float] | None = None) -> ClassificationRow:
+    """Page labels and the per-label scores ROC-AUC ranks by.
+
+    Scores come from, in order: confidences stated in the answer (labels without one keep their 0/1
+    indicator), ``label_scores`` of a scored task variant, the 0/1 indicator; ``score_source`` says
+    which, since an AUC over indicators is a weaker number.
+    """
+    gold = _gold_labels(record, labels, label_set, "emotions", record.get("emotions"))
+    indicator = [1.0 if label in parsed.emotions else 0.0 for label in labels]
+    if parsed.confidences:
+        scores = [parsed.confidences.get(label, indicator[j]) for j, label in enumerate(labels)]
+        source = "confidence"
+    elif label_scores:
+        missing = [label for label in labels if label not in label_scores]
+        if missing:
+            raise ValueError(f"sample {record.get('id')!r}: label_scores lack labels {missing}")
+        scores = [float(label_scores[label]) for label in labels]
+        source = "loglikelihood"
+    else:
+        scores, source = indicator, "indicator"
+    return ClassificationRow(
+        gold=gold, pred=list(parsed.emotions), scores=scores, score_source=source,
+        confidences=dict(parsed.confidences) if parsed.confidences else None,
+        parse_status=parsed.status, off_taxonomy=list(parsed.off_taxonomy))
+
+
+def dimensions_row(record: Mapping[str, Any], parsed: ParsedAnswer) -> DimensionsRow:
+    """Intensity, valence (in [-1, 1]) and arousal; gold outside its range is a data error, not a miss."""
+    return DimensionsRow(
+        intensity_gold=_gold_number(record, "intensity"), intensity_pred=parsed.intensity,
+        valence_gold=_gold_number(record, "valence", low=-1.0), valence_pred=parsed.valence,
+        arousal_gold=_gold_number(record, "arousal"), arousal_pred=parsed.arousal)
+
+
+def attribution_row(record: Mapping[str, Any], parsed: ParsedAnswer, *, labels: tuple[str, ...], label_set: str,
+                    resolve: Resolve) -> AttributionRow:
+    """Sorted, de-duplicated (actor_id, emotion) pairs; predicted names and aliases resolve to actor ids."""
+    gold = sorted({(pair["actor_id"], label) for pair in record.get("attributions") or ()
+                   for label in _gold_labels(record, labels, label_set, "attributions", [pair["emotion"]])})
+    pred = sorted({(resolve(actor), label) for actor, label in parsed.attributions})
+    return AttributionRow(attr_annotated=bool(record.get("attributions")), attr_gold=[list(p) for p in gold],
+                          attr_pred=[list(p) for p in pred])
+
+
+def speaker_row(record: Mapping[str, Any], parsed: ParsedAnswer, *, resolve: Resolve) -> SpeakerRow:
+    """Speakers of the page and of each utterance, in the prompt's reading order.
+
+    ``clusters_gold`` needs two gold speakers (a single one makes every grouping agree);
+    ``speakers_gold`` is set only for records with speaker gold (:func:`has_speaker_gold`).
+    """
+    clusters_gold = [resolve(r["speaker"]) if r.get("speaker") else None for r in ordered_regions(record)]
+    return SpeakerRow(
+        speaker_gold=sorted({resolve(r["speaker"]) for r in record.get("text_regions") or () if r.get("speaker")}),
+        speaker_pred=resolve(parsed.speaker) if parsed.speaker else None,
+        clusters_gold=clusters_gold if sum(c is not None for c in clusters_gold) >= 2 else None,
+        clusters_pred=[resolve(s) if s else "" for s in parsed.utterance_speakers],
+        speakers_gold=clusters_gold if has_speaker_gold(record) else None)
+
+
+def utterance_row(record: Mapping[str, Any], parsed: ParsedAnswer, *, labels: tuple[str, ...],
+                  label_set: str) -> UtteranceRow:
+    """Per-utterance labels; ``None`` gold for records without utterance labels, ``None`` pred for an answer without."""
+    gold = [_gold_labels(record, labels, label_set, f"text_regions[{r.get('id')}].emotions", r.get("emotions"))
+            for r in ordered_regions(record)] if has_utterance_gold(record) else None
+    return UtteranceRow(utt_gold=gold,
+                        utt_pred=[list(u) for u in parsed.utterances] if parsed.utterances is not None else None)
+
+
+def _references(record: Mapping[str, Any], field: str) -> list[str]:
+    return [str(x) for x in record.get(field) or () if str(x).strip()]
+
+
+def _reference_language(record_lang: str, refs: list[str]) -> str:
+    """The record's text language, or ``ja`` for CJK references when it has none (for the tokenizer)."""
+    if record_lang == "und" and refs:
+        return "ja" if is_cjk_text(refs) else "und"
+    return record_lang
+
+
+def explanation_row(record: Mapping[str, Any], parsed: ParsedAnswer) -> ExplanationRow:
+    """The explanation against the record's references, with per-sample statistics so corpus BLEU sums over rows."""
+    refs = _references(record, "explanations")
+    lang = _reference_language(text_language(record), refs)
+    hypothesis = parsed.explanation or ""
+    tokenizer, stats, rouge = _text_stats(hypothesis, refs, lang)
+    return ExplanationRow(explanation_pred=hypothesis, explanation_refs=refs, text_lang=lang,
+                          bleu_tokenizer=tokenizer, bleu_stats=stats, rouge=rouge)
+
+
+def answer_row(record: Mapping[str, Any], parsed: ParsedAnswer) -> AnswerRow:
+    """The answer to a question against the record's ``answers``, with text statistics and exact match."""
+    refs = _references(record, "answers")
+    lang = _reference_language(text_language(record), refs)
+    answer = parsed.answer or ""
+    tokenizer, stats, rouge = _text_stats(answer, refs, lang)
+    exact = normalise_answer(answer)
+    return AnswerRow(answer_pred=answer, answer_refs=refs, answer_bleu_tokenizer=tokenizer, answer_bleu_stats=stats,
+                     answer_rouge=rouge,
+                     answer_exact=float(bool(exact) and exact in {normalise_answer(r) for r in refs}) if refs else None)
+
+
 def sample_row(record: Mapping[str, Any], answer: str | bytes | Mapping[str, Any] | None, *, label_set: str,
-               label_scores: Mapping[str, float] | None = None) -> dict[str, Any]:
-    """Per-sample statistics for every metric, JSON-serialisable.
+               label_scores: Mapping[str, float] | None = None) -> SampleRow:
+    """Per-sample statistics for every metric, JSON-serialisable: one section per builder above.
 
     Parameters
     ----------
@@ -133,118 +327,32 @@ def sample_row(record: Mapping[str, Any], answer: str | bytes | Mapping[str, Any
         Name of the task's label set. Gold labels of another native set are mapped only to
         ``"canonical"``; otherwise they must belong to ``label_set``.
     label_scores
-        Per-label scores from a scored task variant (per-label log-likelihoods). Sources in order:
-        confidences stated in the answer, then ``label_scores``, then the 0/1 indicator fallback.
+        Per-label scores from a scored task variant (per-label log-likelihoods), used when the
+        answer states no confidences (see :func:`classification_row`).
 
     Returns
     -------
-    dict
-        Keys: ``id``, ``label_set``, ``gold``, ``pred``, ``scores`` (one per label, label-set order),
-        ``score_source`` (``confidence``, ``loglikelihood`` or ``indicator`` = 0/1 fallback),
-        ``confidences``, ``parse_status``, ``off_taxonomy``, ``intensity_gold/pred``,
-        ``valence_gold/pred``, ``arousal_gold/pred``, ``attr_annotated``, ``attr_gold``,
-        ``attr_pred``, ``speaker_gold``, ``speaker_pred``, ``clusters_gold/pred`` (per text region),
-        ``explanation_pred``,
-        ``explanation_refs``, ``text_lang``, and per-sample text statistics ``bleu_tokenizer``,
-        ``bleu_stats`` (sacrebleu's 10 counts) and ``rouge`` (ROUGE-1/2/L F) when there are references;
-        likewise ``answer_pred``, ``answer_refs`` (the record's ``answers``), ``answer_bleu_tokenizer``,
-        ``answer_bleu_stats``, ``answer_rouge`` and ``answer_exact`` (1 if the normalised answer equals
-        a normalised reference) for question answering. Clusters follow the prompt's utterance order.
-        ``requested`` lists the optional fields the prompt asked for
-        (:func:`comic_emotion.prompts.requested_fields`), ``produced`` those the answer gave
-        (:data:`OPTIONAL_FIELDS`). Utterance protocol (records labelling each utterance):
-        ``utt_gold`` (one label list per prompt utterance) and ``utt_pred`` (one per answer entry,
-        ``None`` for an answer without utterances); ``speakers_gold`` (gold speaker per prompt
-        utterance, ``None`` where unknown; ``None`` without any gold speaker).
+    SampleRow
+        ``id``, ``label_set``, ``requested`` (the optional fields the prompt asked for,
+        :func:`comic_emotion.prompts.requested_fields`), ``produced`` (those the answer gave,
+        :data:`OPTIONAL_FIELDS`), and the fields of :class:`ClassificationRow`,
+        :class:`DimensionsRow`, :class:`AttributionRow`, :class:`SpeakerRow`,
+        :class:`UtteranceRow`, :class:`ExplanationRow` and :class:`AnswerRow`.
     """
     labels = get_label_set(label_set)
     sample_id = record.get("id")
     if not isinstance(sample_id, str) or not sample_id:
         raise ValueError(f"record without a string 'id': {str(dict(record))[:80]}")
-    gold = _gold_labels(record, labels, label_set, "emotions", record.get("emotions"))
     parsed = _parse(answer, labels)
-    pred = list(parsed.emotions)
-    indicator = [1.0 if label in parsed.emotions else 0.0 for label in labels]
-    if parsed.confidences:
-        # Labels without a stated confidence keep their 0/1 indicator.
-        scores = [parsed.confidences.get(label, indicator[j]) for j, label in enumerate(labels)]
-        source = "confidence"
-    elif label_scores:
-        missing = [label for label in labels if label not in label_scores]
-        if missing:
-            raise ValueError(f"sample {sample_id!r}: label_scores lack labels {missing}")
-        scores = [float(label_scores[label]) for label in labels]
-        source = "loglikelihood"
-    else:
-        scores, source = indicator, "indicator"
-
-    actors = _actor_index(record)
-    resolve = lambda name: actors.get(normalise_actor(name), normalise_actor(name))
-    attr_gold = sorted({(pair["actor_id"], label) for pair in record.get("attributions") or ()
-                        for label in _gold_labels(record, labels, label_set, "attributions", [pair["emotion"]])})
-    attr_pred = sorted({(resolve(actor), label) for actor, label in parsed.attributions})
-    speakers = sorted({resolve(r["speaker"]) for r in record.get("text_regions") or () if r.get("speaker")})
-    # Character clustering: gold speaker of each utterance, in the prompt's reading order, vs the
-    # answer's per-utterance list.
-    regions = ordered_regions(record)
-    clusters_gold = [resolve(r["speaker"]) if r.get("speaker") else None for r in regions]
-    utt_gold = [_gold_labels(record, labels, label_set, f"text_regions[{r.get('id')}].emotions", r.get("emotions"))
-                for r in regions] if has_utterance_gold(record) else None
-    utt_pred = [list(u) for u in parsed.utterances] if parsed.utterances is not None else None
-    refs = [str(x) for x in record.get("explanations") or () if str(x).strip()]
-    record_lang = text_language(record)
-    lang = record_lang
-    if lang == "und" and refs:
-        lang = "ja" if is_cjk_text(refs) else "und"
-    hypothesis = parsed.explanation or ""
-    tokenizer, stats, rouge = _text_stats(hypothesis, refs, lang)
-    answer_refs = [str(x) for x in record.get("answers") or () if str(x).strip()]
-    answer_lang = record_lang
-    if answer_lang == "und" and answer_refs:
-        answer_lang = "ja" if is_cjk_text(answer_refs) else "und"
-    answer_pred = parsed.answer or ""
-    answer_tokenizer, answer_stats, answer_rouge = _text_stats(answer_pred, answer_refs, answer_lang)
-    exact = normalise_answer(answer_pred)
-    return {
-        "id": sample_id,
-        "label_set": label_set,
-        "gold": gold,
-        "pred": pred,
-        "scores": scores,
-        "score_source": source,
-        "confidences": dict(parsed.confidences) if parsed.confidences else None,
-        "parse_status": parsed.status,
-        "off_taxonomy": list(parsed.off_taxonomy),
-        "intensity_gold": _gold_number(record, "intensity"),
-        "intensity_pred": parsed.intensity,
-        "valence_gold": _gold_number(record, "valence", low=-1.0),
-        "valence_pred": parsed.valence,
-        "arousal_gold": _gold_number(record, "arousal"),
-        "arousal_pred": parsed.arousal,
-        "attr_annotated": bool(record.get("attributions")),
-        "attr_gold": [list(p) for p in attr_gold],
-        "attr_pred": [list(p) for p in attr_pred],
-        "speaker_gold": speakers,
-        "speaker_pred": resolve(parsed.speaker) if parsed.speaker else None,
-        "clusters_gold": clusters_gold if sum(c is not None for c in clusters_gold) >= 2 else None,
-        "clusters_pred": [resolve(s) if s else "" for s in parsed.utterance_speakers],
-        "requested": list(requested_fields(record)),
-        "produced": produced_fields(parsed),
-        "utt_gold": utt_gold,
-        "utt_pred": utt_pred,
-        "speakers_gold": clusters_gold if has_speaker_gold(record) else None,
-        "explanation_pred": hypothesis,
-        "explanation_refs": refs,
-        "text_lang": lang,
-        # Per-sample text statistics, so corpus BLEU and mean ROUGE are sums over the sample log.
-        "bleu_tokenizer": tokenizer,
-        "bleu_stats": stats,
-        "rouge": rouge,
-        "answer_pred": answer_pred,
-        "answer_refs": answer_refs,
-        "answer_bleu_tokenizer": answer_tokenizer,
-        "answer_bleu_stats": answer_stats,
-        "answer_rouge": answer_rouge,
-        "answer_exact": float(bool(exact) and exact in {normalise_answer(r) for r in answer_refs})
-        if answer_refs else None,
-    }
+    resolve = _resolver(record)
+    return SampleRow(
+        id=sample_id, label_set=label_set,
+        **classification_row(record, parsed, labels=labels, label_set=label_set, label_scores=label_scores),
+        **dimensions_row(record, parsed),
+        **attribution_row(record, parsed, labels=labels, label_set=label_set, resolve=resolve),
+        **speaker_row(record, parsed, resolve=resolve),
+        requested=list(requested_fields(record)), produced=produced_fields(parsed),
+        **utterance_row(record, parsed, labels=labels, label_set=label_set),
+        **explanation_row(record, parsed),
+        **answer_row(record, parsed),
+    )

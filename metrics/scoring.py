@@ -22,108 +22,63 @@ import numpy as np
 from comic_emotion.metrics import definitions as d
 from comic_emotion.metrics.bootstrap import Interval, bca_interval, percentile_interval, weight_chunks
 from comic_emotion.metrics.parsing import PARSER_VERSION
+from comic_emotion.metrics.registry import CI_SUFFIXES, COVERAGE_FIELDS, DIMENSIONS, METRICS, metric_spec
 from comic_emotion.metrics.samples import SCORE_SOURCES, sample_row
 
 from comic_emotion.taxonomy import label_set as get_label_set
 
-__all__ = ["METRICS", "SCORE_SOURCES", "MetricInfo", "Score", "aggregate", "prepare", "sample_row", "score_rows"]
+__all__ = ["SCORE_SOURCES", "Score", "aggregate", "prepare", "sample_row", "score_rows"]
 
-CI_SUFFIXES = ("_ci_low", "_ci_high")
 CI_LEVEL = 0.95
 
-
-@dataclass(frozen=True)
-class MetricInfo:
-    """What a metric key means: direction, one-line description, group (for tables and the leaderboard)."""
-
-    higher_is_better: bool
-    description: str
-    group: str
-
-
-def _m(hib: bool, description: str, group: str, prepare: Callable) -> tuple[MetricInfo, Callable]:
-    return MetricInfo(hib, description, group), prepare
-
-
-_REGISTRY: dict[str, tuple[MetricInfo, Callable]] = {
-    "macro_f1": _m(True, "F1 per label, unweighted mean over the labels occurring in gold or prediction",
-                   "classification", d.prf("macro", 2)),
-    "micro_f1": _m(True, "F1 of pooled label decisions", "classification", d.prf("micro", 2)),
-    "weighted_f1": _m(True, "F1 per label, mean weighted by gold support", "classification", d.prf("weighted", 2)),
-    "macro_precision": _m(True, "precision per label, unweighted mean over the labels occurring in gold or "
-                          "prediction", "classification", d.prf("macro", 0)),
-    "macro_recall": _m(True, "recall per label, unweighted mean over the labels occurring in gold or prediction",
-                       "classification", d.prf("macro", 1)),
-    "micro_precision": _m(True, "precision of pooled label decisions", "classification", d.prf("micro", 0)),
-    "micro_recall": _m(True, "recall of pooled label decisions", "classification", d.prf("micro", 1)),
-    "strict_json_f1": _m(True, "macro F1 (labels occurring in gold or prediction) counting only strict-JSON "
-                              "answers (others as empty)", "classification",
-                          d.prf("macro", 2, strict=True)),
-    "accuracy": _m(True, "mean |gold ∩ pred| / |gold ∪ pred| (plain accuracy for single labels)", "classification",
-                   d.outcome(1)),
-    "exact_match": _m(True, "share of samples whose predicted label set equals the gold set", "classification",
-                      d.outcome(0)),
-    "hamming_loss": _m(False, "share of (sample, label) decisions that are wrong", "classification", d.outcome(2)),
-    "roc_auc_macro": _m(True, "ROC-AUC per label, mean over labels with both gold values (EmoRecCom metric)",
-                        "classification", d.roc_auc_macro),
-    "auc_fallback_rate": _m(False, "share of samples whose AUC scores are the 0/1 fallback", "classification",
-                            d.auc_fallback_rate),
-    "parse_failure_rate": _m(False, "share of answers the parser could not read", "parsing",
-                             d.share(lambda r: r["parse_status"] == "failed")),
-    "strict_parse_rate": _m(True, "share of answers that are a JSON object as asked", "parsing",
-                            d.share(lambda r: r["parse_status"] == "strict")),
-    "lenient_parse_rate": _m(False, "share of answers read leniently (object inside other text, Python literal, "
-                             "free text)", "parsing", d.share(lambda r: r["parse_status"] == "lenient")),
-    "repaired_parse_rate": _m(False, "share of answers that parsed only after repair (truncated object closed)",
-                              "parsing", d.share(lambda r: r["parse_status"] == "repaired")),
-    "off_taxonomy_rate": _m(False, "share of answers naming an emotion outside the label set", "parsing",
-                            d.share(lambda r: bool(r["off_taxonomy"]))),
-    "attribution_micro_f1": _m(True, "F1 over pooled (actor, emotion) pairs", "attribution",
-                               d.attribution("micro_f1")),
-    "attribution_micro_precision": _m(True, "precision over pooled (actor, emotion) pairs", "attribution",
-                                      d.attribution("micro_precision")),
-    "attribution_micro_recall": _m(True, "recall over pooled (actor, emotion) pairs", "attribution",
-                                   d.attribution("micro_recall")),
-    "attribution_sample_f1": _m(True, "per-sample F1 over (actor, emotion) pairs, mean over samples", "attribution",
-                               d.attribution("macro_f1")),
-    "speaker_accuracy": _m(True, "share of utterances whose predicted speaker id equals the gold one", "attribution",
-                           d.speaker_accuracy),
-    "speaker_ari": _m(True, "adjusted Rand index of predicted vs gold speaker groups of utterances", "attribution",
-                      d.clustering("ari")),
-    "speaker_ami": _m(True, "adjusted mutual information of speaker groups of utterances", "attribution",
-                      d.clustering("ami")),
-    "speaker_v_measure": _m(True, "V-measure of speaker groups of utterances", "attribution",
-                            d.clustering("v_measure")),
-    "ece": _m(False, "expected calibration error of stated per-label confidences (10 bins)", "calibration",
-              d.calibration("ece")),
-    "brier": _m(False, "Brier score of stated per-label confidences", "calibration", d.calibration("brier")),
-    "bleu": _m(True, "corpus BLEU (0-100) of explanations, sacrebleu", "explanation", d.bleu),
-    "rouge1": _m(True, "ROUGE-1 F of explanations (best reference), mean", "explanation", d.rouge(0)),
-    "rouge2": _m(True, "ROUGE-2 F of explanations (best reference), mean", "explanation", d.rouge(1)),
-    "rougeL": _m(True, "ROUGE-L F of explanations (best reference), mean", "explanation", d.rouge(2)),
-    "answer_bleu": _m(True, "corpus BLEU (0-100) of answers to questions, sacrebleu", "answer", d.text_bleu("answer")),
-    "answer_rougeL": _m(True, "ROUGE-L F of answers to questions (best reference), mean", "answer",
-                        d.rouge(2, "answer")),
-    "answer_exact_match": _m(True, "share of questions answered exactly (normalised)", "answer",
-                             d.answer_exact_match),
-    "utt_macro_f1": _m(True, "F1 per label over utterances, unweighted mean over the labels occurring in gold or "
-                       "prediction", "utterance", d.utterance_prf("macro")),
-    "utt_micro_f1": _m(True, "F1 of pooled per-utterance label decisions", "utterance", d.utterance_prf("micro")),
-    "utt_accuracy": _m(True, "mean over utterances of |gold ∩ pred| / |gold ∪ pred|", "utterance",
-                       d.utterance_accuracy),
-    "utt_slot_mismatch": _m(False, "share of answers whose number of utterance entries differs from the prompt's",
-                            "utterance", d.utterance_slot_mismatch),
+# How each registry metric is computed (:mod:`comic_emotion.metrics.definitions`); its meaning,
+# direction and display live in :mod:`comic_emotion.metrics.registry`, the one table of metadata.
+_PREPARE: dict[str, Callable[[Sequence[Mapping[str, Any]], tuple[str, ...]], d.Prepared | None]] = {
+    "macro_f1": d.prf("macro", score="f1"),
+    "micro_f1": d.prf("micro", score="f1"),
+    "weighted_f1": d.prf("weighted", score="f1"),
+    "macro_precision": d.prf("macro", score="precision"),
+    "macro_recall": d.prf("macro", score="recall"),
+    "micro_precision": d.prf("micro", score="precision"),
+    "micro_recall": d.prf("micro", score="recall"),
+    "strict_json_f1": d.prf("macro", score="f1", strict=True),
+    "accuracy": d.outcome("jaccard"),
+    "exact_match": d.outcome("exact_match"),
+    "hamming_loss": d.outcome("hamming"),
+    "roc_auc_macro": d.roc_auc_macro,
+    "auc_fallback_rate": d.auc_fallback_rate,
+    "parse_failure_rate": d.share(lambda r: r["parse_status"] == "failed"),
+    "strict_parse_rate": d.share(lambda r: r["parse_status"] == "strict"),
+    "lenient_parse_rate": d.share(lambda r: r["parse_status"] == "lenient"),
+    "repaired_parse_rate": d.share(lambda r: r["parse_status"] == "repaired"),
+    "off_taxonomy_rate": d.share(lambda r: bool(r["off_taxonomy"])),
+    "attribution_micro_f1": d.attribution("micro_f1"),
+    "attribution_micro_precision": d.attribution("micro_precision"),
+    "attribution_micro_recall": d.attribution("micro_recall"),
+    "attribution_sample_f1": d.attribution("macro_f1"),
+    "speaker_accuracy": d.speaker_accuracy,
+    "speaker_ari": d.clustering("ari"),
+    "speaker_ami": d.clustering("ami"),
+    "speaker_v_measure": d.clustering("v_measure"),
+    "ece": d.calibration("ece"),
+    "brier": d.calibration("brier"),
+    "bleu": d.bleu,
+    "rouge1": d.rouge("rouge1"),
+    "rouge2": d.rouge("rouge2"),
+    "rougeL": d.rouge("rougeL"),
+    "answer_bleu": d.text_bleu("answer"),
+    "answer_rougeL": d.rouge("rougeL", kind="answer"),
+    "answer_exact_match": d.answer_exact_match,
+    "utt_macro_f1": d.utterance_prf("macro"),
+    "utt_micro_f1": d.utterance_prf("micro"),
+    "utt_accuracy": d.utterance_accuracy,
+    "utt_slot_mismatch": d.utterance_slot_mismatch,
+    **{f"{field}_coverage": d.coverage(field) for field in COVERAGE_FIELDS},
+    **{f"{dim}_{which}": d.dimension(dim, which) for dim in DIMENSIONS
+       for which in ("mae", "rmse", "pearson", "spearman", "ccc")},
 }
-for _field in ("confidence", "intensity", "valence", "arousal", "attributions", "explanation", "speakers"):
-    _REGISTRY[f"{_field}_coverage"] = _m(True, f"share of answers giving {_field}, over samples whose prompt asked",
-                                         "coverage", d.coverage(_field))
-for _dim in ("intensity", "valence", "arousal"):
-    for _which, _hib, _text in (("mae", False, "mean absolute error"), ("rmse", False, "root mean squared error"),
-                                ("pearson", True, "Pearson correlation"), ("spearman", True, "Spearman correlation"),
-                                ("ccc", True, "concordance correlation coefficient")):
-        _REGISTRY[f"{_dim}_{_which}"] = _m(_hib, f"{_dim}: {_text}", "dimensions", d.dimension(_dim, _which))
-
-METRICS: Mapping[str, MetricInfo] = {key: info for key, (info, _) in _REGISTRY.items()}
+if set(_PREPARE) != set(METRICS):  # a metric without a computation, or a computation without metadata
+    raise ImportError(f"scoring and registry disagree: {sorted(set(_PREPARE) ^ set(METRICS))}")
 
 # The answer field each metric scores. A metric is N/A (None, with the reason) when no sample's
 # prompt asked for its field ("not requested") or no answer gave it ("never produced"); coverage
@@ -173,12 +128,22 @@ class Score:
     signature: Mapping[str, str] = field(default_factory=dict)
 
     def signature_string(self) -> str:
+        """The signature as sacrebleu prints it (``key:value|...``), short enough for a table cell."""
         return "|".join(f"{k}:{v}" for k, v in self.signature.items())
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form for ``comic-emotion score --out``, with the registry's direction for the reader."""
         return {"value": self.value, "ci": self.ci.to_dict() if self.ci else None, "n": self.n,
-                "higher_is_better": METRICS[self.name].higher_is_better if self.name in METRICS else None,
+                "higher_is_better": _direction(self.name),
                 "signature": dict(self.signature), "signature_string": self.signature_string()}
+
+
+def _direction(name: str) -> bool | None:
+    """The registry direction of a score's key; ``None`` for a name the registry does not know."""
+    try:
+        return metric_spec(name).higher_is_better
+    except ValueError:
+        return None
 
 
 def _label_set_of(rows: Sequence[Mapping[str, Any]]) -> tuple[str, tuple[str, ...]]:
@@ -205,14 +170,14 @@ def prepare(metric: str, rows: Sequence[Mapping[str, Any]]) -> d.Prepared | None
 
 
 def _prepare(metric: str, rows: Sequence[Mapping[str, Any]], labels: tuple[str, ...]) -> d.Prepared | None:
-    if metric not in _REGISTRY:
-        raise ValueError(f"unknown metric {metric!r}; known: {', '.join(sorted(_REGISTRY))}")
+    if metric not in _PREPARE:
+        raise ValueError(f"unknown metric {metric!r}; known: {', '.join(sorted(_PREPARE))}")
     if not labels and (METRICS[metric].group in ("classification", "calibration", "utterance")
                        or metric == "off_taxonomy_rate"):
         return None  # a task without emotion labels (speaker links, VQA)
     if undefined_reason(metric, rows) is not None:
         return None
-    return _REGISTRY[metric][1](rows, labels)
+    return _PREPARE[metric](rows, labels)
 
 
 def _finite_or_none(value: float) -> float | None:

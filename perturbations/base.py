@@ -25,9 +25,6 @@ SEVERITIES = (1, 2, 3, 4, 5)
 # (kept apart, the gold labels are language independent), and modality ablations (full masks: they ask
 # "how much does the model use this channel", not "how robust is it").
 CATEGORIES = ("robustness", "cross_language", "ablation")
-# The per-sample metric every robustness variant reports (1.0 when the perturbation changed the sample;
-# its mean is the variant's coverage), read back by the robustness report.
-CHANGED_KEY = "perturbation_changed"
 
 
 @dataclass(frozen=True)

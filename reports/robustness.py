@@ -26,9 +26,10 @@ import difflib
 from pathlib import Path
 from typing import Any, Sequence
 
-from comic_emotion.metrics.scoring import METRICS, aggregate
+from comic_emotion.metrics.registry import METRICS
+from comic_emotion.metrics.scoring import aggregate
 from comic_emotion.perturbations import PERTURBATIONS
-from comic_emotion.perturbations.base import CHANGED_KEY
+from comic_emotion.metrics.registry import PERTURBATION_CHANGED_KEY as CHANGED_KEY
 from comic_emotion.reports.cross_style import cross_style_matrix
 from comic_emotion.results import Run, RunError, TaskResult, load_run
 
@@ -110,7 +111,7 @@ def robustness_report(paths: Sequence[str | Path], *, metric: str = "macro_f1",
     paths
         lmms-eval ``*_results.json`` files (their ``*_samples_<task>.jsonl`` siblings are read too).
     metric
-        Headline metric key (see :data:`comic_emotion.metrics.scoring.METRICS`).
+        Headline metric key (see :data:`comic_emotion.metrics.registry.METRICS`).
     reference
         Model (as shown in the report, or a unique substring) whose errors normalise the mCE.
     """

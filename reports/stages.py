@@ -12,13 +12,14 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from comic_emotion.data import DEMO_BANNER
-from comic_emotion.metrics.scoring import METRICS, score_metric
+from comic_emotion.metrics import registry
+from comic_emotion.metrics.registry import metric_spec
+from comic_emotion.metrics.scoring import score_metric
 from comic_emotion.results import Run, RunError
 
 
 def _lower_is_better(metric: str) -> bool:
-    info = METRICS.get(metric)
-    return (not info.higher_is_better) if info else metric.endswith(("_error", "_mae", "_loss", "_rate"))
+    return metric_spec(metric).lower_is_better
 
 
 def stage_scores(run: Run, tasks: Sequence[str]) -> dict[str, dict[str, dict[str, float | None]]]:
@@ -74,9 +75,8 @@ def _fmt(value: Any, signed: bool = False) -> str:
     return f"{value:+.4f}" if signed else f"{value:.4f}"
 
 
-# The metrics stage_deltas.md shows; stage_deltas.json keeps every metric.
-HEADLINE_METRICS = ("macro_f1", "accuracy", "roc_auc_macro", "speaker_ari", "answer_rougeL", "intensity_mae",
-                    "parse_failure_rate")
+# The metrics stage_deltas.md shows (the registry's headline tier); stage_deltas.json keeps every metric.
+HEADLINE_METRICS = registry.HEADLINE_METRICS
 
 
 def markdown_table(rows: Sequence[Mapping[str, Any]], *, demo: bool, partial: str | None = None,

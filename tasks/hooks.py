@@ -57,6 +57,11 @@ class ComicEmotionTask(ConfigurableTask):
         super().__init__(*args, config=config, **kwargs)
 
     def download(self, dataset_kwargs: dict | None = None) -> None:
+        """Load the prepared split named in ``metadata`` (or the demo set) instead of a Hub dataset.
+
+        lmms-eval calls this when it builds the task; resolving here rather than at import keeps
+        task discovery free of file reads, and the resolved source and versions go into the results.
+        """
         metadata = dict(self.config.metadata or {})
         try:
             resolved = resolve_split(metadata["dataset"], metadata.get("data_split", "test"))
@@ -92,6 +97,7 @@ class ComicEmotionTask(ConfigurableTask):
         return chat_messages(self.doc_to_visual(doc), self.doc_to_text(doc))
 
     def construct_requests(self, doc_id: int, ctx: str, **kwargs: Any) -> Any:
+        """lmms-eval's request for ``doc_id``, built for the chat or simple model path the run chose."""
         if self.request_path == "chat":
             # lmms-eval's own chat request: (ctx, self.doc_to_messages, generation_kwargs, doc_id, task, split).
             return ConfigurableMessagesTask.construct_requests(self, doc_id, ctx, **kwargs)
@@ -110,16 +116,19 @@ def record_of(doc: dict) -> dict:
 
 
 def doc_to_visual(doc: dict) -> list:
+    """The page image as RGB (models expect three channels; manga pages are often greyscale or palette PNGs)."""
     image = doc.get("image")
     return [] if image is None else [image.convert("RGB")]
 
 
 def doc_to_text(doc: dict, lmms_eval_specific_kwargs: dict | None = None) -> str:
+    """The prompt of the doc's record; per-model wording comes from the YAML's ``lmms_eval_specific_kwargs``."""
     kwargs = lmms_eval_specific_kwargs or {}
     return build_prompt(record_of(doc), pre_prompt=kwargs.get("pre_prompt", ""), post_prompt=kwargs.get("post_prompt", ""))
 
 
 def doc_to_target(doc: dict) -> str:
+    """The gold labels in the answer format, for lmms-eval's logs (scoring reads the record, not this)."""
     return json.dumps({"emotions": record_of(doc)["emotions"]}, ensure_ascii=False)
 
 

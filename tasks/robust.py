@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from comic_emotion.perturbations import Item, get_perturbation
-from comic_emotion.perturbations.base import CHANGED_KEY
+from comic_emotion.metrics.registry import PERTURBATION_CHANGED_KEY as CHANGED_KEY
 from comic_emotion.storage import canonical_json
 from comic_emotion.tasks.hooks import ComicEmotionTask, record_of
 

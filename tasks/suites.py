@@ -67,7 +67,7 @@ class Selection:
         return text
 
     def group_metadata(self) -> dict[str, Any]:
-        """The group's ``metadata`` in the results file: demo or real, what the number means, what is missing."""
+        """What the group number is a mean of, stored with the results so a reader need not guess."""
         return {"data": "demo" if self.demo else "real", "headline": "unweighted mean of macro_f1 over the subtasks",
                 "not_prepared": list(self.not_prepared)}
 

@@ -16,7 +16,7 @@ from comic_emotion.cli.main import main
 from comic_emotion.converters import get_converter
 from comic_emotion.converters.archive import extract_archive
 from comic_emotion.converters.base import prepare
-from comic_emotion.converters.emorecom_submission import LABELS, mean_roc_auc, read_submission
+from comic_emotion.converters.emorecom_submission import LABELS, read_submission
 from comic_emotion.storage import read_manifest
 
 
@@ -174,27 +174,6 @@ def test_bad_submissions_name_the_line(tmp_path, text, match):
     path.write_text(text)
     with pytest.raises(ValueError, match=match):
         read_submission(path, IDS)
-
-
-def test_official_metric_is_the_mean_of_sklearn_per_class_auc():
-    from sklearn.metrics import roc_auc_score
-
-    rng = np.random.default_rng(3)
-    y_true = (rng.random((200, 8)) < 0.3).astype(int)
-    y_score = rng.random((200, 8))
-    result = mean_roc_auc(y_true, y_score)
-    expected = np.mean([roc_auc_score(y_true[:, j], y_score[:, j]) for j in range(8)])
-    assert result["mean_roc_auc"] == pytest.approx(expected, abs=1e-12) and result["classes"] == list(LABELS)
-    seven = mean_roc_auc(y_true, y_score, exclude=("other",))
-    assert seven["mean_roc_auc"] == pytest.approx(np.mean([roc_auc_score(y_true[:, j], y_score[:, j])
-                                                           for j in range(7)]), abs=1e-12)
-    assert seven["excluded"] == ["other"]
-    y_true[:, 7] = 0
-    with pytest.raises(ValueError, match="class 'other' has only one value"):
-        mean_roc_auc(y_true, y_score)
-    ignored = mean_roc_auc(y_true, y_score, single_class="ignore")
-    assert ignored["undefined"] == ["other"] and np.isnan(ignored["per_class"]["other"])
-    assert ignored["mean_roc_auc"] == pytest.approx(seven["mean_roc_auc"], abs=1e-12)
 
 
 def test_tar_data_filter_is_used(tmp_path):

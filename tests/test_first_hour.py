@@ -629,9 +629,9 @@ def test_no_worst_case_when_nothing_dropped_and_ablations_are_points_without_hid
 
 def test_page_uses_words_for_metrics_folds_the_glossary_and_titles_the_viewer(tmp_path):
     from comic_emotion.leaderboard import add_results, render
-    from comic_emotion.leaderboard.ranking import metric_meta
+    from comic_emotion.metrics.registry import metric_spec
 
-    assert [metric_meta(m).display_name for m in ("speaker_ari", "strict_json_f1", "roc_auc_macro", "macro_f1")] \
+    assert [metric_spec(m).display_name for m in ("speaker_ari", "strict_json_f1", "roc_auc_macro", "macro_f1")] \
         == ["Speaker ARI", "Strict-JSON F1", "Macro ROC-AUC", "Macro F1"]
     run = write_run(tmp_path / "run", n=10, date="20250101_153000")
     board = tmp_path / "board.json"

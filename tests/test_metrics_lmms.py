@@ -7,7 +7,8 @@ import math
 
 import pytest
 from comic_emotion.metrics import lmms
-from comic_emotion.metrics.scoring import METRICS, aggregate, sample_row
+from comic_emotion.metrics.registry import METRICS
+from comic_emotion.metrics.scoring import aggregate, sample_row
 from test_metrics_scoring import perfect_answer, random_records
 
 

@@ -146,3 +146,42 @@ def test_japanese_reference_scores_itself_non_zero():
     assert default == 0.0  # the reason for our tokenizer
     stats = text.bleu_stats([ref], [[ref]], [text.bleu_tokenizer("ja")])
     assert float(text.bleu_from_sums(stats.sum(0))) == pytest.approx(100.0)
+
+
+def test_emorecom_official_metric_is_the_mean_of_sklearn_per_class_auc():
+    # Moved from test_converters_errors.py with the function (converters no longer score).
+    from comic_emotion.metrics.classification import mean_roc_auc
+
+    from comic_emotion.converters.emorecom_submission import LABELS
+
+    rng = np.random.default_rng(3)
+    y_true = (rng.random((200, 8)) < 0.3).astype(int)
+    y_score = rng.random((200, 8))
+    result = mean_roc_auc(y_true, y_score, labels=LABELS)
+    expected = np.mean([skm.roc_auc_score(y_true[:, j], y_score[:, j]) for j in range(8)])
+    assert result["mean_roc_auc"] == pytest.approx(expected, abs=1e-12) and result["classes"] == list(LABELS)
+    seven = mean_roc_auc(y_true, y_score, labels=LABELS, exclude=("other",))
+    assert seven["mean_roc_auc"] == pytest.approx(np.mean([skm.roc_auc_score(y_true[:, j], y_score[:, j])
+                                                           for j in range(7)]), abs=1e-12)
+    assert seven["excluded"] == ["other"]
+    y_true[:, 7] = 0
+    with pytest.raises(ValueError, match="class 'other' has only one value"):
+        mean_roc_auc(y_true, y_score, labels=LABELS)
+    ignored = mean_roc_auc(y_true, y_score, labels=LABELS, single_class="ignore")
+    assert ignored["undefined"] == ["other"] and np.isnan(ignored["per_class"]["other"])
+    assert ignored["mean_roc_auc"] == pytest.approx(seven["mean_roc_auc"], abs=1e-12)
+
+
+def test_converters_do_not_import_metrics():
+    # Layering (issue 18): converters read and normalise files; scoring them is the metrics' job.
+    import ast
+    from pathlib import Path
+
+    import comic_emotion.converters as converters
+
+    for path in Path(converters.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom):
+                assert not (node.module or "").startswith("comic_emotion.metrics"), path.name
+            elif isinstance(node, ast.Import):
+                assert not any(a.name.startswith("comic_emotion.metrics") for a in node.names), path.name

@@ -14,7 +14,8 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 import numpy as np
 import pytest
 import sklearn.metrics as skm
-from comic_emotion.metrics.scoring import METRICS, aggregate, sample_row, score_metric, score_rows
+from comic_emotion.metrics.registry import METRICS
+from comic_emotion.metrics.scoring import aggregate, sample_row, score_metric, score_rows
 
 from comic_emotion.storage import write_json_atomic, write_split
 from comic_emotion.taxonomy import label_set

@@ -56,7 +56,7 @@ def _task_files() -> dict[str, dict]:
 
 
 def test_one_subtask_per_real_dataset_except_openmantra_with_existing_splits_and_metrics():
-    from comic_emotion.metrics.scoring import METRICS
+    from comic_emotion.metrics.registry import METRICS
 
     files = _task_files()
     assert set(files) == set(MODULES) - {"openmantra"}

@@ -15,7 +15,7 @@ from comic_emotion.metrics.samples import sample_row
 from comic_emotion.metrics.scoring import aggregate
 
 from comic_emotion import results, runner
-from comic_emotion.perturbations.base import CHANGED_KEY
+from comic_emotion.metrics.registry import PERTURBATION_CHANGED_KEY as CHANGED_KEY
 from comic_emotion.schema import SCHEMA_VERSION
 from comic_emotion.taxonomy import label_set
 

@@ -10,7 +10,7 @@ reads runs through this module, so "synthetic" (:attr:`Run.synthetic`) and "part
 
 Everything a leaderboard must not accept is refused here with one :class:`RunError` line naming the
 file, task and field: unreadable or truncated JSON, a failed run (no results), NaN or infinite numbers,
-a metric without metadata in :data:`comic_emotion.metrics.scoring.METRICS`, a sample log that disagrees
+a metric without metadata in :data:`comic_emotion.metrics.registry.METRICS`, a sample log that disagrees
 with the results it sits beside.
 """
 
@@ -24,15 +24,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from comic_emotion.metrics.registry import CI_SUFFIXES, METRICS, NA_REASONS_KEY
+
 from comic_emotion.data import is_synthetic
-from comic_emotion.perturbations.base import CHANGED_KEY
+from comic_emotion.metrics.registry import PERTURBATION_CHANGED_KEY as CHANGED_KEY
 
 # Keys of a task entry that are not metrics; "<metric>_stderr,<filter>" is lmms-eval's own stderr.
 _NON_METRIC_KEYS = {"alias", "samples", "name", "sample_len", "sample_count"}
 # model_args that change where a model runs, not what it answers.
 _RUNTIME_ARGS = {"device", "device_map", "batch_size", "max_batch_size", "parallelize"}
-CI_SUFFIXES = ("_ci_low", "_ci_high")
-NA_REASONS_KEY = "na_reasons"  # comic_emotion.metrics.lmms.NA_REASONS_KEY
 
 
 class RunError(ValueError):
@@ -253,12 +253,10 @@ def _finite(path: Path, where: str, value: Any) -> float | None:
 def task_metrics(path: Path, task: str, entry: Mapping[str, Any], *, shown: bool = True) -> dict[str, float | None]:
     """Metric values of one task entry (``"<metric>,none"`` keys).
 
-    ``shown``: the numbers go on a table, so every metric must be known to ``METRICS``; perturbed
+    ``shown``: the numbers go on a table, so every metric must be in the registry; perturbed
     variants (summarised by the robustness report, which also reads e.g. ``perturbation_changed``)
     are not shown and skip that check.
     """
-    # lazy: metrics pulls in NumPy; the CLI imports this module at start-up (`comic-emotion --help` < 0.3 s)
-    from comic_emotion.metrics.scoring import METRICS
 
     metrics: dict[str, float | None] = {}
     for key, value in entry.items():
@@ -268,7 +266,7 @@ def task_metrics(path: Path, task: str, entry: Mapping[str, Any], *, shown: bool
         base = next((name[: -len(s)] for s in CI_SUFFIXES if name.endswith(s)), name)
         if shown and base not in METRICS and base != CHANGED_KEY:  # coverage of a robust variant
             raise RunError(f"{path}: results.{task}.{key}: metric {base!r} has no metadata in "
-                           "comic_emotion.metrics.scoring.METRICS; it cannot be shown")
+                           "comic_emotion.metrics.registry; it cannot be shown")
         metrics[name] = _finite(path, f"results.{task}.{key}", value)
     if not any(k in METRICS for k in metrics):
         raise RunError(f"{path}: results.{task}: no metrics; lmms-eval logged a failure for this task")

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 from comic_emotion.data import DEMO_BANNER, is_synthetic
+from comic_emotion.metrics import registry
 from comic_emotion.results import RunError, metric_values, partial_note, results_files
 from comic_emotion.tasks import task_configs
 
@@ -135,8 +136,8 @@ def discard_new_files_on_interrupt(*directories: str | os.PathLike[str],
         raise
 
 
-HEADLINE_METRICS = ("macro_f1", "accuracy", "roc_auc_macro", "intensity_mae", "parse_failure_rate", "utt_macro_f1",
-                    "utt_slot_mismatch", "speakers_coverage", "explanation_coverage")
+# The registry's headline and summary tiers: official scores plus the answer-protocol checks.
+SUMMARY_METRICS = registry.SUMMARY_METRICS
 
 
 def _cell(values: Mapping[str, float | None], metric: str) -> str:
@@ -149,7 +150,7 @@ def _cell(values: Mapping[str, float | None], metric: str) -> str:
     return f"{value:.3f} [{low:.2f}, {high:.2f}]"  # the value and its 95 % CI in one cell
 
 
-def summary_table(results: Mapping[str, Any], *, metrics: Sequence[str] = HEADLINE_METRICS) -> str:
+def summary_table(results: Mapping[str, Any], *, metrics: Sequence[str] = SUMMARY_METRICS) -> str:
     """A plain-text table: one row per subtask, its data source, and the chosen metrics (with 95 % CIs)."""
     configs = results.get("configs") or {}
     rows = []

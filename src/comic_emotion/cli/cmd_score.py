@@ -137,7 +137,9 @@ def score_submission(task: str, submission: Path, *, split: str | None = None,
     import numpy as np
 
     from comic_emotion.cli import CliError
-    from comic_emotion.converters.emorecom_submission import LABELS, mean_roc_auc, read_submission
+    from comic_emotion.metrics.classification import mean_roc_auc
+
+    from comic_emotion.converters.emorecom_submission import LABELS, read_submission
     from comic_emotion.data import resolve_split
     from comic_emotion.storage import read_records
 
@@ -154,7 +156,7 @@ def score_submission(task: str, submission: Path, *, split: str | None = None,
     ids, scores = read_submission(submission, [r["source"]["original_id"] for r in records], notes=notes)
     gold = np.array([[label in r["emotions"] for label in LABELS] for r in records], dtype=int)
     exclude = ("other",) if exclude_other else ()
-    result = mean_roc_auc(gold, scores, exclude=exclude, single_class="ignore")
+    result = mean_roc_auc(gold, scores, labels=LABELS, exclude=exclude, single_class="ignore")
     ci = submission_ci(gold, scores, classes=result["classes"], seed=seed, n_resamples=n_resamples)
     return {"task": task, "n": len(ids), "data": resolved.describe(), "format": "emorecom-submission",
             "metric": "mean_roc_auc", "official": not exclude_other and not result["undefined"], **result,

@@ -11,9 +11,10 @@ the wild and accepted here:
 - rows of all zeros and rows summing to 1 (valid scores; ROC-AUC only ranks within a class);
 - scientific notation (``1.2e-05``).
 
-Official metric (:func:`mean_roc_auc`): the mean over the 8 classes of the per-class ROC-AUC.
-Some teams' code averaged 7 classes, skipping ``other``; that variant is available only by naming
-it (``exclude=("other",)``) and is recorded in the result.
+The official metric, the mean over the 8 classes of the per-class ROC-AUC, is
+:func:`comic_emotion.metrics.classification.mean_roc_auc` (converters sit below metrics: this module
+reads and normalises the file, ``comic-emotion score`` scores it). Some teams' code averaged 7
+classes, skipping ``other``; that variant is available there only by naming it (``exclude=("other",)``).
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ import math
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -154,59 +154,3 @@ def read_submission(path: str | Path, expected_ids: Sequence[str], *,
     if notes is not None:
         notes.update({kind: int(n) for kind, n in counts.items() if n})
     return expected, scores
-
-
-def mean_roc_auc(y_true: np.ndarray, y_score: np.ndarray, *, exclude: Sequence[str] = (),
-                 single_class: str = "error") -> dict[str, Any]:
-    """EmoRecCom's official metric: the mean over classes of the per-class ROC-AUC.
-
-    Parameters
-    ----------
-    y_true : array of shape (n, 8)
-        Gold 0/1 labels, columns in the order of the ``emorecom`` label set.
-    y_score : array of shape (n, 8)
-        Scores, same order.
-    exclude
-        Classes left out of the mean. The official metric excludes none; ``("other",)`` gives the
-        7-class variant found in some teams' code.
-    single_class
-        What to do when a class has only positives or only negatives in ``y_true`` (its ROC-AUC is
-        undefined): ``"error"`` (default) raises ``ValueError`` naming the class; ``"ignore"``
-        reports the class as ``nan`` and averages the others, listing it under ``undefined``.
-
-    Returns
-    -------
-    dict
-        ``{"mean_roc_auc", "per_class": {label: auc}, "classes": averaged labels, "undefined": [...],
-        "excluded": [...]}``.
-    """
-    from sklearn.metrics import roc_auc_score
-
-    if single_class not in ("error", "ignore"):
-        raise ValueError(f"The 'single_class' parameter must be 'error' or 'ignore'. Got {single_class!r} instead.")
-    unknown = [label for label in exclude if label not in LABELS]
-    if unknown:
-        raise ValueError(f"cannot exclude unknown class(es) {unknown}; classes: {', '.join(LABELS)}")
-    y_true, y_score = np.asarray(y_true), np.asarray(y_score, dtype=float)
-    if y_true.shape != y_score.shape or y_true.ndim != 2 or y_true.shape[1] != len(LABELS):
-        raise ValueError(f"y_true and y_score must both have shape (n, {len(LABELS)}); "
-                         f"got {y_true.shape} and {y_score.shape}")
-    per_class: dict[str, float] = {}
-    undefined: list[str] = []
-    for j, label in enumerate(LABELS):
-        if label in exclude:
-            continue
-        if len(np.unique(y_true[:, j])) < 2:
-            if single_class == "error":
-                raise ValueError(f"class {label!r} has only one value ({int(y_true[0, j]) if len(y_true) else '-'}) "
-                                 "in y_true: its ROC-AUC is undefined; pass single_class='ignore' to average the "
-                                 "other classes")
-            per_class[label] = float("nan")
-            undefined.append(label)
-            continue
-        per_class[label] = float(roc_auc_score(y_true[:, j], y_score[:, j]))
-    averaged = [label for label in per_class if label not in undefined]
-    if not averaged:
-        raise ValueError("no class has both positive and negative examples: the mean ROC-AUC is undefined")
-    return {"mean_roc_auc": float(np.mean([per_class[label] for label in averaged])), "per_class": per_class,
-            "classes": averaged, "undefined": undefined, "excluded": list(exclude)}
