@@ -429,7 +429,8 @@ def test_paired_test_on_a_metric_undefined_on_every_resample_warns_nothing():
 
 def test_missing_base_is_not_reported_as_a_base_mismatch_and_errors_name_the_real_flag(tmp_path):
     from comic_emotion.baselines.staged import CheckpointError, plan_checkpoint
-    from comic_emotion.testing.tiny_vlm import build_tiny_lora_adapter, build_tiny_qwen2_vl
+    from comic_emotion.testing.tiny_lora import build_tiny_lora_adapter
+    from comic_emotion.testing.tiny_vlm import build_tiny_qwen2_vl
 
     base = build_tiny_qwen2_vl(tmp_path / "base", seed=0)
     adapter = build_tiny_lora_adapter(base, tmp_path / "stage-art", seed=1)

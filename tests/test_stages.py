@@ -15,7 +15,8 @@ from comic_emotion.baselines.staged import CheckpointError, StagedCheckpoint, pl
 from comic_emotion.sweeps import merge_checkpoint, plan_stages
 from safetensors.torch import load_file, save_file
 
-from comic_emotion.testing.tiny_vlm import build_tiny_lora_adapter, build_tiny_qwen2_vl
+from comic_emotion.testing.tiny_lora import build_tiny_lora_adapter
+from comic_emotion.testing.tiny_vlm import build_tiny_qwen2_vl
 
 CPU = "device=cpu,device_map=cpu"
 

@@ -14,7 +14,8 @@ import torch
 from PIL import Image
 from safetensors.torch import load_file
 
-from comic_emotion.testing.tiny_vlm import SPECIAL_TOKENS, build_tiny_lora_adapter, build_tiny_qwen2_vl
+from comic_emotion.testing.tiny_lora import build_tiny_lora_adapter
+from comic_emotion.testing.tiny_vlm import SPECIAL_TOKENS, build_tiny_qwen2_vl
 
 # A task written for this test only: two generated images, exact match against a fixed word.
 _TASK_YAML = """\
