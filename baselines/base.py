@@ -50,14 +50,17 @@ class CpuBaseline(lmms):
 
     @property
     def device(self) -> "torch.device":  # noqa: F821  (torch is imported lazily)
+        """Where lmms-eval puts the per-rank tensors it reduces (a GPU under NCCL, else the CPU)."""
         return self._device
 
     @property
     def rank(self) -> int:
+        """This process's rank: lmms-eval shards requests by it (0 when not distributed)."""
         return self._rank
 
     @property
     def world_size(self) -> int:
+        """Number of ranks sharing the requests (1 when not distributed)."""
         return self._world_size
 
     def doc_of(self, request: Instance) -> dict[str, Any]:
@@ -86,14 +89,21 @@ class CpuBaseline(lmms):
         raise NotImplementedError
 
     def generate_until(self, requests: list[Instance]) -> list[str]:
+        """Answer each request with :meth:`predict` rendered as the JSON a VLM is asked for.
+
+        Answering in the model's text format, rather than handing scores over, sends baselines through
+        the same parser and metrics as every VLM.
+        """
         answers = []
         for request in tqdm(requests, disable=self.rank != 0, desc=f"{type(self).__name__}"):
             answers.append(answer_json(self.predict(self.record_of(request))))
         return answers
 
     def loglikelihood(self, requests: list[Instance]) -> list[tuple[float, bool]]:
+        """Not available: a CPU baseline has no tokens to score; the error says so instead of lmms-eval's."""
         raise NotImplementedError(f"{type(self).__name__} answers in JSON with per-label confidences; "
                                   "it has no token log-likelihoods")
 
     def generate_until_multi_round(self, requests: list[Instance]) -> list[str]:
+        """Not available: the benchmark's tasks are single-turn, so no baseline keeps a dialogue state."""
         raise NotImplementedError(f"{type(self).__name__} answers single-turn tasks only")

@@ -93,6 +93,11 @@ class MajorityBaseline(CpuBaseline):
         self.train_split = train_split
 
     def predict(self, record: Mapping[str, Any]) -> dict[str, Any]:
+        """The label prior of the record's dataset, the same for every record: the floor any model must beat.
+
+        The prior is read per dataset (and cached), so one run over a group of subtasks gives each
+        subtask its own floor.
+        """
         eval_split = str(record["source"].get("split") or "test")
         prediction = dict(_prior_for(dataset_key_of(record), self.train_split, record["label_set"], eval_split))
         if not label_set(record["label_set"]) and not record.get("question"):

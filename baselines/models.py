@@ -45,6 +45,11 @@ class ArtifactError(DataError):
 
 
 def retrain_hint(kind: str, where: str | os.PathLike[str]) -> str:
+    """The command that rebuilds an artefact of ``kind`` at ``where``, appended to every artefact error.
+
+    One place for the wording, so each message about a missing or stale artefact ends in a command
+    that works as written.
+    """
     return f"retrain with `comic-emotion baselines train {kind} --split train --out {where}`"
 
 

@@ -71,6 +71,11 @@ class FeatureBaseline(CpuBaseline):
                                 "or use comic_emotion_majority (test-set prior)")
 
     def generate_until(self, requests: list[Instance]) -> list[str]:
+        """Answer requests grouped by (dataset, label set, split), in request order.
+
+        Grouping loads or fits each dataset's model once and predicts its samples in chunks, instead
+        of once per request.
+        """
         answers: list[str | None] = [None] * len(requests)
         groups: dict[tuple[str, str, str], list[tuple[int, dict, Any]]] = defaultdict(list)
         for i, request in enumerate(requests):

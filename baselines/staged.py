@@ -47,6 +47,7 @@ class Adapter:
 
     @property
     def name(self) -> str:
+        """The directory name, shown in stage labels; the identity is :attr:`sha256`, not the name."""
         return self.path.name
 
     @property
@@ -77,6 +78,11 @@ class Checkpoint:
 
     @property
     def signature(self) -> str:
+        """Short id of base + adapter hashes (in order) + merged flag, to tell checkpoints apart in tables.
+
+        Adapter paths are left out (their file hashes identify them), so adapters copied elsewhere keep
+        the signature; the order is kept, because stages applied in another order give another model.
+        """
         core = {"base": self.base, "adapters": [a.sha256 for a in self.adapters], "merged": self.merged}
         return "sha256:" + hashlib.sha256(canonical_json(core).encode()).hexdigest()[:16]
 
@@ -265,6 +271,12 @@ class StagedCheckpoint(lmms):
 
     @classmethod
     def create_from_arg_string(cls, arg_string: str, additional_config: dict | None = None) -> lmms:
+        """Build ``Staged<model_class>`` from ``--model_args``; the only way this model is constructed.
+
+        The class to subclass is only known from the arguments, so the instance is of a class made
+        here, not of ``StagedCheckpoint`` itself. Adapter lists, signatures, dtypes and paths are kept
+        as strings: lmms-eval turns numeric-looking values into numbers.
+        """
         from lmms_eval.utils import simple_parse_args_string
 
         args = simple_parse_args_string(arg_string)
@@ -282,10 +294,13 @@ class StagedCheckpoint(lmms):
         raise TypeError("comic_emotion_staged is built with create_from_arg_string (lmms-eval's --model_args)")
 
     def loglikelihood(self, requests):  # pragma: no cover - never instantiated
+        """Declared because ``lmms`` is abstract; the built ``Staged<Class>`` inherits the real one."""
         raise NotImplementedError
 
     def generate_until(self, requests):  # pragma: no cover - never instantiated
+        """Declared because ``lmms`` is abstract; the built ``Staged<Class>`` inherits the real one."""
         raise NotImplementedError
 
     def generate_until_multi_round(self, requests):  # pragma: no cover - never instantiated
+        """Declared because ``lmms`` is abstract; the built ``Staged<Class>`` inherits the real one."""
         raise NotImplementedError

@@ -47,6 +47,11 @@ class Description:
     parameters: tuple[tuple[str, Any], ...] = field(default=())
 
     def to_dict(self) -> dict[str, Any]:
+        """The description as plain JSON, for the ``meta.perturbation`` stamp and export manifests.
+
+        ``parameters`` is kept as a sorted tuple on the frozen dataclass (hashable, order-stable) and
+        only becomes a mapping here, where it is written out.
+        """
         return {"name": self.name, "family": self.family, "category": self.category, "severity": self.severity,
                 "seed": self.seed, "parameters": dict(self.parameters)}
 
@@ -103,10 +108,19 @@ class Perturbation:
 
     @property
     def description(self) -> Description:
+        """Everything that fixes this perturbation's output, stored with results so two sets compare.
+
+        Built on access rather than in ``__init__``: :meth:`parameters` may read attributes a subclass
+        sets after ``Perturbation.__init__``.
+        """
         return Description(self.name, self.family, self.category, self.severity, self.seed,
                            tuple(sorted(self.parameters().items())))
 
     def rng(self, sample_id: str) -> random.Random:
+        """The random source for one sample, from (seed, name, severity, id) only.
+
+        A sample therefore perturbs alike alone, in any order and in any process; see :func:`rng_for`.
+        """
         return rng_for(sample_id, seed=self.seed, name=self.name, severity=self.severity)
 
     def __call__(self, item: Item) -> Item:

@@ -46,9 +46,15 @@ class PatchOcclusion(Perturbation):
     AREA = (0.1, 0.2, 0.3, 0.4, 0.5)
 
     def parameters(self) -> dict[str, Any]:
+        """Area fraction, grid and fill: the grid is recorded too, as it decides which areas are possible."""
         return {"area_fraction": self.AREA[self.severity - 1], "grid": GRID, "fill": FILL}
 
     def apply(self, item: Item, rng: random.Random) -> Item:
+        """Mask ``round(area * 64)`` distinct grid cells, so the masked area is exact, not a random draw.
+
+        The cells are drawn whether or not pixels are passed, so the record (and its stamp) is the same
+        for a prompt built without the image as for the image itself.
+        """
         record = dict(item.record)
         # The size comes from the record when the pixels are not passed (lmms-eval builds prompts from docs
         # without images), so the record and its coverage flag are the same with or without them.

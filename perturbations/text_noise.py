@@ -146,6 +146,7 @@ class OcrNoise(Perturbation):
         self._rng = random.Random(0)  # replaced by the per-sample rng in apply()
 
     def parameters(self) -> dict[str, Any]:
+        """Every rate of this severity plus the allowed error types: two sets with equal parameters match."""
         k = self.severity - 1
         return {"region_p": self.REGION_P[k], "word_p": self.WORD_P[k], "char_p": self.CHAR_P[k],
                 "line_break_p": self.LINE_BREAK_P[k], "ops": "+".join(self.ops or OPS["latin"])}
@@ -185,6 +186,11 @@ class OcrNoise(Perturbation):
         return out, op
 
     def apply(self, item: Item, rng: random.Random) -> Item:
+        """Garble each region with probability ``REGION_P``; the image and the translations stay as they were.
+
+        Only ``text`` changes: it is what the prompt shows, i.e. what an OCR engine would have read;
+        ``translations`` are reference parallel text, not OCR output.
+        """
         record = dict(item.record)
         regions = list(record.get("text_regions") or ())
         if not regions:

@@ -39,6 +39,11 @@ class MachineTranslator:
         self._model = self._tokenizer = None
 
     def translate(self, text: str, *, source: str, target: str) -> str:
+        """Translate one region's text, greedily, so the same checkpoint gives the same text every run.
+
+        The model loads on first use (constructing a shift that never needs MT costs nothing); NLLB
+        needs the language codes, MarianMT checkpoints are one direction and ignore them.
+        """
         from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
         if self._model is None:
@@ -66,6 +71,7 @@ class TranslationShift(Perturbation):
         self.translator = MachineTranslator(mt_model) if mt_model is not None else None
 
     def parameters(self) -> dict[str, Any]:
+        """Target, share and the MT checkpoint's name: stored text and machine translation differ in kind."""
         return {"target": self.target, "share": self.SHARE[self.severity - 1],
                 "mt_model": None if self.translator is None else self.translator.path.name}
 
@@ -80,6 +86,12 @@ class TranslationShift(Perturbation):
                          f"(available: {', '.join(available)}); choose one of those or pass an MT checkpoint path")
 
     def apply(self, item: Item, rng: random.Random) -> Item:
+        """Switch a ``SHARE`` of the regions not in ``target`` yet; the original moves to ``translations``.
+
+        Keeping the original as parallel text lets another shift (or a report) go back to it. Without an
+        MT checkpoint, every pending region must have stored text, not only those this seed draws, so a
+        gap fails for every seed alike.
+        """
         record = dict(item.record)
         regions = list(record.get("text_regions") or ())
         pending = [i for i, r in enumerate(regions) if r["lang"].split("-")[0] != self.target and r["text"]]

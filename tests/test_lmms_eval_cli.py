@@ -70,13 +70,92 @@ def test_tiny_qwen2_vl_runs_through_lmms_eval_qwen2_vl_class(tmp_path: Path, dem
     model_dir = build_tiny_qwen2_vl(tmp_path / "tiny-qwen2-vl", seed=0)  # random weights: answers are noise
     results = run_lmms_eval(
         "--model", "qwen2_vl", "--model_args", f"pretrained={model_dir},device=cpu,device_map=cpu",
-        "--tasks", "comic_emotion", "--limit", "2", "--batch_size", "1", "--gen_kwargs", "max_new_tokens=24",
+        "--tasks", "comic_emotion", "--limit", str(TINY_LIMIT), "--batch_size", "1", "--gen_kwargs", "max_new_tokens=24",
         output=tmp_path / "out", cwd=tmp_path,
     )
+    assert_results_structure(results, demo_root, limit=TINY_LIMIT)
+    statuses = assert_parser_saw_every_answer(results, tmp_path / "out", demo_root, limit=TINY_LIMIT)
+    # a random model's answers mostly do not parse: visible as parse failures, not as a crash
+    assert "failed" in statuses
+
+
+TINY_LIMIT = 2
+PROVENANCE_KEYS = ("data_source", "data_synthetic", "data_dataset", "data_split", "data_hash", "data_licence",
+                   "data_non_commercial", "data_path", "lmms_eval_package", "comic_emotion_version")
+
+
+def assert_results_structure(results: dict, demo_root: Path, *, limit: int) -> None:
+    """The lmms-eval results JSON of a demo run of the comic_emotion group, limited to ``limit`` docs per subtask."""
+    from importlib.metadata import version
+
+    from comic_emotion.metrics.lmms import CI_METRICS, NA_REASONS_KEY, metric_keys
+    from comic_emotion.storage import data_hash, read_manifest
+
+    assert {"results", "configs", "versions", "n-samples", "higher_is_better", "group_subtasks", "config"} <= set(results)
+    assert results["group_subtasks"] == {"comic_emotion": list(SUBTASKS)}
+    assert set(results["results"]) == {"comic_emotion", *SUBTASKS}
+    assert results["config"]["limit"] == limit
     for task in SUBTASKS:
+        domain = task.rsplit("_", 1)[1]
+        manifest = read_manifest(demo_root / domain)
+        metadata = results["configs"][task]["metadata"]
+        assert set(PROVENANCE_KEYS) <= set(metadata), sorted(set(PROVENANCE_KEYS) - set(metadata))
+        assert (metadata["data_synthetic"], metadata["data_dataset"], metadata["data_split"]) == (True, f"demo-{domain}", "test")
+        assert metadata["data_source"].startswith("demo")
+        assert metadata["data_hash"] == data_hash(manifest)
+        assert metadata["data_path"] == str(demo_root / domain / "test.parquet")
+        assert (metadata["lmms_eval_package"], metadata["comic_emotion_version"]) == \
+            (version("lmms-eval"), version("comic-emotion-bench"))
+        assert results["versions"][task] == metadata["version"]
+        assert results["n-samples"][task] == {"original": manifest["splits"]["test"]["rows"], "effective": limit}
         entry = results["results"][task]
-        assert results["configs"][task]["metadata"]["data_source"].startswith("demo")
-        assert 0.0 <= entry["macro_f1,none"] <= 1.0
-        # a random model's answers do not parse: visible as a parse-failure rate, not as a crash
-        if "parse_failure_rate,none" in entry:
-            assert 0.0 <= entry["parse_failure_rate,none"] <= 1.0
+        expected = {f"{key}{suffix},none" for key in metric_keys() for suffix in ("", "_stderr")}
+        assert not expected - set(entry), (task, sorted(expected - set(entry)))
+        for key in metric_keys():
+            if key == NA_REASONS_KEY:
+                assert isinstance(entry[f"{key},none"], dict)
+                continue
+            value = entry[f"{key},none"]
+            assert value is None or isinstance(value, float), (task, key, value)
+            # lmms-eval computes stderr only for its own aggregations; ours reports the bootstrap CI instead
+            assert entry[f"{key}_stderr,none"] == "N/A", (task, key)
+            assert results["higher_is_better"][task][key] is not None
+        for metric in CI_METRICS:
+            value, low, high = (entry[f"{metric}{suffix},none"] for suffix in ("", "_ci_low", "_ci_high"))
+            if value is None:
+                assert low is None and high is None, (task, metric)
+            elif low is not None:
+                assert low <= high, (task, metric, low, high)
+        assert entry["macro_f1_ci_low,none"] is not None, "macro_f1 is defined on every demo subtask: so is its CI"
+    defined = [results["results"][t]["macro_f1,none"] for t in SUBTASKS]
+    assert results["results"]["comic_emotion"]["macro_f1,none"] == pytest.approx(sum(defined) / len(defined))
+
+
+def assert_parser_saw_every_answer(results: dict, output: Path, demo_root: Path, *, limit: int) -> set[str]:
+    """Every logged answer has a parse outcome (the parser's, recomputed here) and the rates count them."""
+    from comic_emotion.metrics.parsing import STATUSES, parse_answer
+    from comic_emotion.taxonomy import label_set
+
+    seen: set[str] = set()
+    for task in SUBTASKS:
+        domain = task.rsplit("_", 1)[1]
+        (log,) = output.rglob(f"*_samples_{task}.jsonl")
+        rows = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
+        assert sorted(row["doc_id"] for row in rows) == list(range(limit))
+        parsing = [row["parse_failure_rate"] for row in rows]
+        parsing = [json.loads(p) if isinstance(p, str) else p for p in parsing]
+        # lmms-eval runs the first `limit` docs of the split, each once
+        assert [p["id"] for p in parsing] == [r["id"] for r in records(demo_root / domain / "test.parquet")[:limit]]
+        statuses = [p["parse_status"] for p in parsing]
+        assert set(statuses) <= set(STATUSES), statuses
+        for row, status in zip(rows, statuses):  # the logged outcome is the parser's on the logged answer
+            assert parse_answer(row["filtered_resps"], label_set("demo")).status == status, row["filtered_resps"]
+        failed = statuses.count("failed")
+        parsed = sum(statuses.count(s) for s in ("strict", "lenient", "repaired"))
+        assert parsed + failed == len(rows) == results["n-samples"][task]["effective"]
+        entry = results["results"][task]
+        assert entry["parse_failure_rate,none"] == pytest.approx(failed / len(rows))
+        for status in ("strict", "lenient", "repaired"):
+            assert entry[f"{status}_parse_rate,none"] == pytest.approx(statuses.count(status) / len(rows)), status
+        seen |= set(statuses)
+    return seen

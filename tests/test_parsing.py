@@ -172,9 +172,9 @@ def test_long_answers_are_capped_and_fast():
     assert time.perf_counter() - start < 1.0
 
 
-def test_parser_is_deterministic_and_rejects_bad_types():
-    answer = "She is happy but also a little scared"
-    assert parse_answer(answer, EMO) == parse_answer(answer, EMO)
+def test_parser_rejects_bad_types_and_parses_without_labels():
+    # Determinism is tested across two processes (test_cross_process_determinism.py): a call compared
+    # with itself in one process cannot see hash-salt or global-state effects.
     with pytest.raises(TypeError, match="answer must be str, bytes or None"):
         parse_answer(42, EMO)  # type: ignore[arg-type]
     no_labels = parse_answer("The speaker is Taro.", [])

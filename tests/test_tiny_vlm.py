@@ -201,11 +201,21 @@ def test_lmms_eval_qwen2_vl_class_runs_the_tiny_model(tiny_dir: Path, tmp_path: 
         f"no results JSON; exit {completed.returncode}\n{completed.stdout[-3000:]}\n{completed.stderr[-3000:]}"
     )
     results = json.loads(found[-1].read_text())
+    assert {"results", "configs", "versions", "n-samples", "higher_is_better", "config"} <= set(results)
+    assert results["config"]["limit"] == 2
+    assert results["versions"]["tiny_vlm_smoke"] == results["configs"]["tiny_vlm_smoke"]["metadata"]["version"] == 1
+    assert results["n-samples"]["tiny_vlm_smoke"] == {"original": 2, "effective": 2}
+    assert results["higher_is_better"]["tiny_vlm_smoke"] == {"exact_match": True}
     entry = results["results"]["tiny_vlm_smoke"]
-    assert entry["exact_match,none"] in (0.0, 0.5, 1.0)
     (samples,) = output.rglob("*_samples_tiny_vlm_smoke.jsonl")
     logged = {row["doc_id"]: row for row in map(json.loads, samples.read_text().splitlines())}
     assert sorted(logged) == [0, 1]
+    # process_results saw each answer: its per-doc score is the exact match of the logged answer, and the
+    # aggregate and lmms-eval's stderr (sample sd / sqrt(n), its built-in `mean`) come from those scores.
+    scores = [logged[i]["exact_match"] for i in (0, 1)]
+    assert scores == [float(logged[i]["filtered_resps"].strip() == logged[i]["target"]) for i in (0, 1)]
+    assert entry["exact_match,none"] == pytest.approx(sum(scores) / 2)
+    assert entry["exact_match_stderr,none"] == pytest.approx(abs(scores[0] - scores[1]) / 2)
     # The same greedy answer in-process, from the messages lmms-eval builds: the CLI used our
     # processor, chat template and weights, not some default.
     assert logged[0]["filtered_resps"] == _answer_as_lmms_eval_does(

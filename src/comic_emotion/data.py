@@ -87,14 +87,17 @@ class ResolvedSplit:
 
     @property
     def synthetic(self) -> bool:
+        """Whether the manifest marks the data synthetic; every table uses it to keep demo numbers apart."""
         return bool(self.manifest.get("synthetic"))
 
     @property
     def label_set(self) -> str:
+        """The label-set name the manifest declares; baseline artefacts record it and fit on that set."""
         return str(self.manifest["label_set"])
 
     @property
     def data_hash(self) -> str:
+        """Content hash of sources, converter and splits (not the date): results name the data they scored."""
         return data_hash(self.manifest)
 
     def describe(self) -> dict[str, Any]:

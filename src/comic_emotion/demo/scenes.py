@@ -58,6 +58,12 @@ class Actor:
 
 @dataclass
 class Plan:
+    """What one panel will show, decided before anything is drawn.
+
+    The plan is drawn first and kept across layout retries (each retry draws its layout from an rng
+    of its own), so balloons that do not fit change the picture, never the gold or the ``meta`` notes.
+    """
+
     case: str
     actors: list[Actor]
     off_panel: Actor | None  # the unseen speaker (actor_id unused)
