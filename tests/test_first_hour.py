@@ -669,3 +669,42 @@ def test_run_leaves_out_lmms_eval_table_and_prints_the_compact_one(tmp_path, dem
     assert any(line.startswith("comic_emotion_comic  demo ") for line in lines)
     table_lines = [line for line in lines if "INFO" not in line and "WARNING" not in line and line.strip()]
     assert len(table_lines) < 16, "\n".join(table_lines)  # was 110 table rows more
+
+
+# --- 9 (cont.). lmms-eval's results block, not only its table rows ---------------------------
+
+
+def _lmms_eval_results_block(results: dict, *, model: str, model_args: str) -> None:
+    """Print what lmms-eval 0.7.3's ``cli_evaluate`` prints after a run (its own functions, its format)."""
+    import argparse
+
+    from lmms_eval.utils import get_eval_banner, make_table
+
+    args = argparse.Namespace(model=model, model_args=model_args, gen_kwargs="", limit=3.0, offset=0,
+                              num_fewshot=None, batch_size="1")
+    print(f"{args.model} ({args.model_args}), gen_kwargs: ({args.gen_kwargs}), limit: {args.limit}, offset: "
+          f"{args.offset}, num_fewshot: {args.num_fewshot}, batch_size: {args.batch_size}")
+    print(get_eval_banner(branch=results.get("git_branch"), commit=results.get("git_hash")))
+    print(make_table(results))
+
+
+def test_table_filter_leaves_out_lmms_eval_banner_and_model_line_with_the_table(tmp_path):
+    import io
+
+    from comic_emotion.runner import TableFilter
+
+    results = json.loads(write_run(tmp_path / "run", n=5).read_text())
+    results["higher_is_better"] = {t: {} for t in results["results"]}
+    results["n-shot"] = {t: 0 for t in results["results"]}
+    stream = io.StringIO()
+    shown = TableFilter(stream)
+    with contextlib.redirect_stdout(shown):
+        print("before the run")
+        for model in ("comic_emotion_majority", "comic_emotion_late_fusion"):
+            _lmms_eval_results_block(results, model=model, model_args="")
+            shown.flush()  # a flush between prints must not let a half-judged line through
+            print(f"summary of {model}")
+    shown.close()
+    assert stream.getvalue().splitlines() == ["before the run", "summary of comic_emotion_majority",
+                                              "summary of comic_emotion_late_fusion"]
+    assert shown.left_out > 20

@@ -14,6 +14,7 @@ import functools
 import json
 import math
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -52,46 +53,77 @@ def run_lmms_eval(arguments: Sequence[str], *, output_path: str | os.PathLike[st
     command = [sys.executable, "-m", "lmms_eval", *arguments, "--output_path", str(output_path)]
     process = subprocess.Popen(command, env={**os.environ, **(env or {})}, start_new_session=True,
                                stdout=None if table else subprocess.PIPE, text=None if table else True)
-    left_out = 0
+    shown = TableFilter(sys.stdout)
     try:
         for line in [] if table else process.stdout:
-            if line.startswith("|"):  # a row of lmms-eval's markdown table
-                left_out += 1
-            else:
-                sys.stdout.write(line)
+            shown.write(line)
+        shown.close()
         returncode = process.wait()
     except BaseException:
         _stop(process)
         raise
     new = [p for p in results_files(output_path) if p not in before] if Path(output_path).exists() else []
-    if left_out and new:
-        print(f"(lmms-eval's table, {left_out} rows, left out: every number is in {new[-1]})", flush=True)
+    if shown.left_out and new:
+        print(f"(lmms-eval's table, {shown.left_out} rows, left out: every number is in {new[-1]})", flush=True)
     if returncode != 0 or not new:
         raise RunError(f"lmms-eval exited with code {returncode} and wrote "
                        f"{'no' if not new else 'a'} results file under {output_path}; see its log above")
     return new[-1]
 
 
+# The line lmms-eval 0.7.3's ``cli_evaluate`` prints before its banner and results table:
+# f"{model} ({model_args}), gen_kwargs: ({gen_kwargs}), limit: ..., offset: ..., num_fewshot: ..., batch_size: ..."
+_RESULTS_HEADER = re.compile(r"^\S+ \(.*\), gen_kwargs: \(.*\), limit: .*, offset: .*, num_fewshot: .*, batch_size: ")
+_BANNER_LINES = 8  # lmms_eval.utils.get_eval_banner: blank, title, motto, blank, branch, commit, blank (+ slack)
+
+
 class TableFilter:
-    """A stdout stand-in that drops the rows of lmms-eval's markdown table and counts them."""
+    """A stdout stand-in that leaves out lmms-eval's printed results block and counts its table rows.
+
+    lmms-eval 0.7.3 ends a run with one block on stdout: the model line (model, model_args, gen_kwargs,
+    limit, ...), its banner (title, motto, git branch and commit; :func:`lmms_eval.utils.get_eval_banner`)
+    and one or two markdown tables. All of it restates what the results JSON holds, so the whole block
+    goes, not only the table rows; any other line passes through unchanged.
+    """
 
     def __init__(self, stream: Any) -> None:
         self.stream, self.left_out, self._pending = stream, 0, ""
+        self._state, self._banner_left = "text", 0  # "text" | "banner" | "table"
+
+    def _keep(self, line: str) -> bool:
+        if self._state == "banner":
+            self._banner_left -= 1
+            if line.startswith("commit:") or self._banner_left <= 0:
+                self._state = "table"
+            return False
+        if line.startswith("|"):  # a row of lmms-eval's markdown table
+            self.left_out += 1
+            return False
+        if _RESULTS_HEADER.match(line):
+            self._state, self._banner_left = "banner", _BANNER_LINES
+            return False
+        if self._state == "table" and not line.strip():  # blank lines between and after the tables
+            return False
+        self._state = "text"
+        return True
 
     def write(self, text: str) -> int:
         self._pending += text
         *lines, self._pending = self._pending.split("\n")
         for line in lines:
-            if line.startswith("|"):
-                self.left_out += 1
-            else:
+            if self._keep(line):
                 self.stream.write(line + "\n")
         return len(text)
 
     def flush(self) -> None:
-        if self._pending and not self._pending.startswith("|"):
+        # A partial line waits for its end: judged half-written, a block's first line would get through cut off.
+        self.stream.flush()
+
+    def close(self) -> None:
+        """Pass on a last line that lacks its newline (unless it belongs to the block), then flush."""
+        if self._pending and self._keep(self._pending):
             self.stream.write(self._pending)
-            self._pending = ""
+        self._pending = ""
         self.stream.flush()
 
     def __getattr__(self, name: str) -> Any:  # isatty, encoding, fileno, ... of the real stream

@@ -102,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
     table = TableFilter(sys.stdout)  # lmms-eval's ~56 rows per subtask; the compact summary follows
     with discard_new_files_on_interrupt(output, names=LMMS_EVAL_OUTPUTS), contextlib.redirect_stdout(table):
         lmms_main.cli_evaluate()
-    table.flush()
+    table.close()
     if int(os.environ.get("RANK", "0")) != 0:  # under accelerate launch only rank 0 writes results
         return _exit(0)
     new = [p for p in results_files(output) if p not in before] if Path(output).exists() else []
