@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from comic_emotion.data import is_synthetic
+from comic_emotion.leaderboard.runs import partial_note
 
 CHANGED_KEY = "perturbation_changed"
 
@@ -45,6 +46,7 @@ class TaskRun:
     results: dict[str, Any]
     samples: list[dict[str, Any]] | None = field(default=None, repr=False)
     synthetic: bool = False  # computed on the demo set (comic_emotion.data.is_synthetic)
+    partial: str | None = None  # a --limit run (comic_emotion.leaderboard.runs.partial_note); None when full
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -81,10 +83,13 @@ def load_runs(path: str | Path) -> list[TaskRun]:
         raise ValueError(f"{path}: no 'results' key; pass the *_results.json that lmms-eval wrote")
     prefix = path.name[: -len("results.json")] if path.name.endswith("results.json") else None
     model = _model_of(results)
+    configs = results.get("configs") or {}
+    ours = [t for t in results["results"] if "dataset" in ((configs.get(t) or {}).get("metadata") or {})]
+    partial = partial_note(results, ours)
     runs = []
     for task, values in results["results"].items():
-        metadata = ((results.get("configs") or {}).get(task) or {}).get("metadata") or {}
-        if "dataset" not in metadata:
+        metadata = (configs.get(task) or {}).get("metadata") or {}
+        if task not in ours:
             continue  # a group row or a task of another suite
         samples = None
         log = path.parent / f"{prefix}samples_{task}.jsonl" if prefix is not None else None
@@ -94,7 +99,7 @@ def load_runs(path: str | Path) -> list[TaskRun]:
         severity = metadata.get("severity")
         runs.append(TaskRun(task, model, str(metadata["dataset"]), str(metadata.get("data_split", "test")),
                             metadata.get("perturbation"), None if severity is None else int(severity),
-                            values, samples, is_synthetic(metadata)))
+                            values, samples, is_synthetic(metadata), partial))
     return runs
 
 
@@ -197,7 +202,7 @@ def robustness_report(paths: Sequence[str | Path], *, metric: str = "macro_f1",
                              f"model {run.model} among the results given; include the clean subtask")
         group = groups.setdefault(run.key, {"model": run.model, "dataset": run.dataset, "split": run.split,
                                             "clean_task": base.task, "clean_score": score_of(base, metric),
-                                            "cells": []})
+                                            "partial": base.partial or run.partial, "cells": []})
         score = score_of(run, metric)
         clean_score = group["clean_score"]
         drop = None
@@ -232,4 +237,6 @@ def robustness_report(paths: Sequence[str | Path], *, metric: str = "macro_f1",
 
     return {"metric": metric, "higher_is_better": higher, "reference_model": reference,
             "synthetic": any(run.synthetic for run in runs),
+            # "partial run: --limit 5, 5 of 100 samples per subtask" (one per distinct note); None when all full
+            "partial": "; ".join(sorted({run.partial for run in runs if run.partial})) or None,
             "groups": [groups[k] for k in sorted(groups)], "cross_style": cross_style_matrix(sorted(clean.values(), key=lambda r: r.task), metric=metric)}

@@ -708,3 +708,32 @@ def test_table_filter_leaves_out_lmms_eval_banner_and_model_line_with_the_table(
     assert stream.getvalue().splitlines() == ["before the run", "summary of comic_emotion_majority",
                                               "summary of comic_emotion_late_fusion"]
     assert shown.left_out > 20
+
+
+# --- 3 (cont.). the robustness report of a partial run -----------------------------------------
+
+
+def test_robustness_json_markdown_and_png_mark_a_partial_run(tmp_path):
+    from test_robustness_report import make_model
+
+    from comic_emotion.perturbations.report import robustness_report
+    from comic_emotion.perturbations.report_render import plot
+
+    full, _ = make_model(tmp_path / "full", "model_a", noise=0.5)
+    partial, _ = make_model(tmp_path / "part", "model_a", noise=0.5)
+    data = json.loads(partial.read_text())
+    data["config"] = {**(data.get("config") or {}), "limit": 5.0}
+    data["n-samples"] = {t: {"original": 60, "effective": 5} for t in data["results"]}
+    partial.write_text(json.dumps(data))
+    out = tmp_path / "report"
+    done = _cli("robustness", str(partial), "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    note = "partial run: --limit 5, 5 of 60 samples per subtask"
+    written = json.loads((out / "robustness.json").read_text())
+    assert written["partial"] == note and written["groups"][0]["partial"] == note
+    assert "> PARTIAL RUN: --limit 5, 5 of 60 samples per subtask; not a full evaluation" in \
+        (out / "robustness.md").read_text()
+    report = robustness_report([full])
+    assert report["partial"] is None and report["groups"][0]["partial"] is None
+    plot({**report, "groups": written["groups"]}, tmp_path / "full.png")  # same numbers, no partial mark
+    assert (out / "robustness.png").read_bytes() != (tmp_path / "full.png").read_bytes()
