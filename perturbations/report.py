@@ -121,6 +121,17 @@ def score_of(run: TaskRun, metric: str) -> float | None:
     return value if isinstance(value, (int, float)) else None
 
 
+def ci_of(run: TaskRun, metric: str, score: float | None) -> tuple[float | None, float | None]:
+    """The 95 % bootstrap CI lmms-eval recorded for ``metric`` (``<metric>_ci_low/_ci_high``), when it is
+    the CI of ``score``: a score recomputed from sample logs that differs from the recorded value gets none."""
+    value = run.results.get(f"{metric},none")
+    low, high = run.results.get(f"{metric}_ci_low,none"), run.results.get(f"{metric}_ci_high,none")
+    numbers = all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in (value, low, high))
+    if score is None or not numbers or abs(value - score) > 1e-9:
+        return None, None
+    return float(low), float(high)
+
+
 def coverage_of(run: TaskRun) -> float | None:
     if run.samples is not None and all(CHANGED_KEY in s for s in run.samples) and run.samples:
         return sum(float(s[CHANGED_KEY]) for s in run.samples) / len(run.samples)
@@ -203,6 +214,7 @@ def robustness_report(paths: Sequence[str | Path], *, metric: str = "macro_f1",
         group = groups.setdefault(run.key, {"model": run.model, "dataset": run.dataset, "split": run.split,
                                             "clean_task": base.task, "clean_score": score_of(base, metric),
                                             "partial": base.partial or run.partial, "cells": []})
+        group.setdefault("clean_ci", list(ci_of(base, metric, group["clean_score"])))
         score = score_of(run, metric)
         clean_score = group["clean_score"]
         drop = None
@@ -210,7 +222,8 @@ def robustness_report(paths: Sequence[str | Path], *, metric: str = "macro_f1",
             drop = (clean_score - score) / clean_score if higher else (score - clean_score) / clean_score
         group["cells"].append({
             "task": run.task, "perturbation": run.perturbation, "severity": run.severity,
-            "category": PERTURBATIONS[run.perturbation].category, "score": score, "relative_drop": drop,
+            "category": PERTURBATIONS[run.perturbation].category, "score": score, "ci": list(ci_of(run, metric, score)),
+            "relative_drop": drop,
             "coverage": coverage_of(run), "flip_rate": flip_rate(base, run, metric),
             "error": _error(score, higher), "n": len(run.samples) if run.samples is not None else None,
         })

@@ -737,3 +737,62 @@ def test_robustness_json_markdown_and_png_mark_a_partial_run(tmp_path):
     assert report["partial"] is None and report["groups"][0]["partial"] is None
     plot({**report, "groups": written["groups"]}, tmp_path / "full.png")  # same numbers, no partial mark
     assert (out / "robustness.png").read_bytes() != (tmp_path / "full.png").read_bytes()
+
+
+# --- 9 (cont.). the robust group's compact summary ----------------------------------------------
+
+
+def test_robustness_prints_one_row_per_variant_clean_first_worst_drop_first_and_hides_na(tmp_path):
+    import re
+
+    from test_robustness_report import make_model
+
+    from comic_emotion.perturbations.report import robustness_report
+
+    path, _ = make_model(tmp_path / "a", "model_a", noise=0.9)
+    report = robustness_report([path])
+    scores = {c["task"]: c["score"] for c in report["groups"][0]["cells"]}
+    data = json.loads(path.read_text())
+    clean = "comic_emotion_robust_comic_clean"
+    data["results"][clean].update({"macro_f1,none": report["groups"][0]["clean_score"],
+                                   "macro_f1_ci_low,none": 0.5012, "macro_f1_ci_high,none": 0.8649})
+    na = "comic_emotion_robust_comic_ocr_noise_s1"
+    data["results"][na]["macro_f1,none"] = "N/A"
+    (path.parent / path.name.replace("results.json", f"samples_{na}.jsonl")).unlink()
+    path.write_text(json.dumps(data))
+    done = _cli("robustness", str(path), "--out", str(tmp_path / "report"))
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.strip().splitlines()
+    assert len(lines) < 16, done.stdout
+    rows = [line.split() for line in lines if line.split() and line.split()[0] in
+            {"clean", "occlusion_patches", "ocr_noise", "translation_ja", "ablation_bubbles"}]
+    assert rows[0][:3] == ["clean", f"{report['groups'][0]['clean_score']:.3f}", "[0.50,"]
+    shown = [(r[0], r[1]) for r in rows[1:]]
+    assert ("ocr_noise", "s1") not in shown and len(shown) == len(scores) - 1
+    drops = [float(re.search(r" ([+-]\d+\.\d) % ", " ".join(r) + " ").group(1)) for r in rows[1:]]
+    assert drops == sorted(drops, reverse=True)  # worst drop first
+    assert "1 rows with macro_f1 undefined (N/A) hidden: comic ocr_noise s1" in lines
+    assert lines[-1] == (f"full report (coverage, flip rate, mCE, cross-style): {tmp_path / 'report' / 'robustness.md'}, "
+                         "robustness.json, robustness.png")
+    full = _cli("robustness", str(path), "--full")
+    assert "### Cross-language (translation shift)" in full.stdout and len(full.stdout.splitlines()) > len(lines)
+
+
+@pytest.mark.integration
+def test_run_of_the_robust_group_prints_the_compact_robustness_summary(tmp_path, demo_root):
+    out = tmp_path / "out"
+    done = _cli("run", "--model", "comic_emotion_majority", "--tasks", "comic_emotion_robust", "--limit", "2",
+                "--output_path", str(out))
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = [line for line in done.stdout.splitlines() if "INFO" not in line and "WARNING" not in line]
+    (results,) = out.rglob("*_results.json")
+    assert not [line for line in lines if line.startswith("|") or line.startswith("comic_emotion_robust_comic_")]
+    starts = [i for i, line in enumerate(lines) if line.startswith("perturbation ")]
+    assert len(starts) == 2  # comic and manga, each with its clean row first
+    assert all(lines[i + 2].startswith("clean ") for i in starts)
+    assert sum(line.startswith("ocr_noise ") for line in lines) == 6
+    assert any(line.startswith(f"every metric of every subtask: {results};") for line in lines)
+    assert len([line for line in lines if line.strip()]) < 45
+    data = json.loads(results.read_text())
+    assert len(data["results"]["comic_emotion_robust_comic_ocr_noise_s3"]) > 40  # lmms-eval's JSON stays complete
+

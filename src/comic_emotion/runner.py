@@ -207,22 +207,38 @@ HEADLINE_METRICS = ("macro_f1", "accuracy", "roc_auc_macro", "intensity_mae", "p
                     "utt_slot_mismatch", "speakers_coverage", "explanation_coverage")
 
 
-def _cell(values: Mapping[str, float | None], metric: str) -> str:
-    value = values.get(metric)
+def value_cell(value: float | None, low: float | None = None, high: float | None = None) -> str:
+    """``"0.832 [0.80, 0.86]"``: a value and its 95 % CI in one short cell; ``"-"`` when undefined."""
     if value is None or math.isnan(value):
         return "-"
-    low, high = values.get(f"{metric}_ci_low"), values.get(f"{metric}_ci_high")
     if low is None or high is None:
         return f"{value:.3f}"
-    return f"{value:.3f} [{low:.2f}, {high:.2f}]"  # the value and its 95 % CI in one cell
+    return f"{value:.3f} [{low:.2f}, {high:.2f}]"
 
 
-def summary_table(results: Mapping[str, Any], *, metrics: Sequence[str] = HEADLINE_METRICS) -> str:
-    """A plain-text table: one row per subtask, its data source, and the chosen metrics (with 95 % CIs)."""
+def _cell(values: Mapping[str, float | None], metric: str) -> str:
+    return value_cell(values.get(metric), values.get(f"{metric}_ci_low"), values.get(f"{metric}_ci_high"))
+
+
+def format_columns(header: Sequence[str], body: Sequence[Sequence[object]]) -> list[str]:
+    """Left-aligned plain-text columns under a dashed rule: the compact tables every command prints."""
+    widths = [max(len(str(line[i])) for line in [header, *body]) for i in range(len(header))]
+    lines = ["  ".join(str(c).ljust(w) for c, w in zip(line, widths)).rstrip() for line in [header, *body]]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return lines
+
+
+def summary_table(results: Mapping[str, Any], *, metrics: Sequence[str] = HEADLINE_METRICS,
+                  skip: Iterable[str] = ()) -> str:
+    """A plain-text table: one row per subtask, its data source, and the chosen metrics (with 95 % CIs).
+
+    ``skip`` leaves out subtasks another table shows (:func:`robustness_summary`'s variants).
+    """
     configs = results.get("configs") or {}
+    skip = set(skip)
     rows = []
     for task, entry in sorted((results.get("results") or {}).items()):
-        if task not in configs:  # groups: their numbers are aggregates of the subtasks shown
+        if task not in configs or task in skip:  # groups: their numbers are aggregates of the subtasks shown
             continue
         values = task_metrics(entry)
         metadata = configs[task].get("metadata") or {}
@@ -233,9 +249,7 @@ def summary_table(results: Mapping[str, Any], *, metrics: Sequence[str] = HEADLI
     names = [m for m in metrics if any(m in values for _, _, values in rows)]
     header = ["task", "data", *names]
     body = [[task, source, *(_cell(values, m) for m in names)] for task, source, values in rows]
-    widths = [max(len(str(line[i])) for line in [header, *body]) for i in range(len(header))]
-    lines = ["  ".join(str(c).ljust(w) for c, w in zip(line, widths)).rstrip() for line in [header, *body]]
-    lines.insert(1, "  ".join("-" * w for w in widths))
+    lines = format_columns(header, body)
     from comic_emotion.leaderboard.runs import partial_note  # lazy: the CLI imports this module at start-up
 
     note = partial_note(results, [task for task, _, _ in rows])
@@ -244,6 +258,41 @@ def summary_table(results: Mapping[str, Any], *, metrics: Sequence[str] = HEADLI
     if any(source == "demo" for _, source, _ in rows):
         lines.insert(0, DEMO_BANNER)
     lines += group_lines(results)
+    return "\n".join(lines)
+
+
+def robustness_summary(report: Mapping[str, Any], *, detail: str) -> str:
+    """The compact view of a robustness report (:func:`comic_emotion.perturbations.report.robustness_report`).
+
+    Per (model, dataset, split): the clean row first, then one row per perturbation x severity, worst
+    relative drop first, each with the headline metric and its 95 % CI in one cell. Variants whose metric
+    is undefined (N/A) are hidden and counted; ``detail`` is the closing line saying where everything is.
+    """
+    from comic_emotion.perturbations.report_render import partial_banner  # lazy: the CLI imports this module
+
+    metric = report["metric"]
+    lines = [DEMO_BANNER] if report.get("synthetic") else []
+    if report.get("partial"):
+        lines.append(partial_banner(report["partial"]))
+    hidden = []
+    for group in report["groups"]:
+        defined = [c for c in group["cells"] if c["score"] is not None]
+        hidden += [f"{group['dataset']} {c['perturbation']} s{c['severity']}" for c in group["cells"]
+                   if c["score"] is None]
+        defined.sort(key=lambda c: (-math.inf if c["relative_drop"] is None else -c["relative_drop"],
+                                    c["perturbation"], c["severity"]))
+        body = [["clean", "", value_cell(group["clean_score"], *(group.get("clean_ci") or (None, None))), "", ""]]
+        body += [[c["perturbation"], f"s{c['severity']}", value_cell(c["score"], *(c.get("ci") or (None, None))),
+                  "-" if c["relative_drop"] is None else f"{100 * c['relative_drop'] + 0.0:+.1f} %",
+                  c["category"].replace("_", " ")] for c in defined]
+        direction = "higher" if report["higher_is_better"] else "lower"
+        lines += ["", f"{group['model']} on {group['dataset']}/{group['split']} ({group['clean_task']} = clean; "
+                  f"{metric}, {direction} is better; worst drop first)"]
+        lines += format_columns(["perturbation", "severity", f"{metric} [95% CI]", "drop vs clean", "kind"], body)
+    if hidden:
+        named = ", ".join(hidden[:4]) + (", ..." if len(hidden) > 4 else "")
+        lines.append(f"{len(hidden)} rows with {metric} undefined (N/A) hidden: {named}")
+    lines.append(detail)
     return "\n".join(lines)
 
 

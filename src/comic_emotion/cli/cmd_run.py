@@ -122,9 +122,28 @@ def run(args: argparse.Namespace) -> int:
         return _exit(1)
     if table.left_out:
         print(f"(lmms-eval's table, {table.left_out} rows, left out: every number is in {new[-1]})")
-    print(summary_table(results))
+    shown = _print_robustness_summary(results, new[-1])
+    if shown is None or set(results.get("configs") or {}) - shown:
+        print(summary_table(results, skip=shown or ()))
     print(f"\nresults: {new[-1]}")
     return _exit(0)
+
+
+def _print_robustness_summary(results: dict, path: Path) -> set[str] | None:
+    """For a run with perturbed variants (comic_emotion_robust), print their compact summary; the tasks shown.
+
+    ``None`` when the run has no variant. The other subtasks get the usual table.
+    """
+    from comic_emotion.perturbations.report import robustness_report
+    from comic_emotion.runner import robustness_summary
+
+    configs = results.get("configs") or {}
+    if not any((c.get("metadata") or {}).get("perturbation") for c in configs.values()):
+        return None
+    report = robustness_report([path])
+    print(robustness_summary(report, detail=f"every metric of every subtask: {path}; the full robustness report "
+                             f"(coverage, flip rate, mCE, cross-style): comic-emotion robustness {path} --out DIR"))
+    return {g["clean_task"] for g in report["groups"]} | {c["task"] for g in report["groups"] for c in g["cells"]}
 
 
 def _record_errors(lmms_main: ModuleType) -> list[BaseException]:
