@@ -29,6 +29,8 @@ _NON_METRIC_KEYS = {"alias", "samples", "name", "sample_len", "sample_count"}
 _RUNTIME_ARGS = {"device", "device_map", "batch_size", "max_batch_size", "parallelize"}
 CI_SUFFIXES = ("_ci_low", "_ci_high")
 NA_REASONS_KEY = "na_reasons"  # comic_emotion.metrics.lmms.NA_REASONS_KEY
+# A comic_emotion_staged run's stage record in its results JSON (comic_emotion.baselines.staged.CHECKPOINT_KEY).
+CHECKPOINT_KEY = "comic_emotion_checkpoint"
 
 
 class RunError(ValueError):
@@ -77,10 +79,15 @@ class Run:
     def checkpoint(self) -> str:
         """What identifies the weights: model_args without runtime-only keys (device, batch size).
 
-        For a staged fine-tune this is the base plus the adapter chain in order, as passed to the model.
+        For a staged fine-tune this is the base plus the adapter chain in order, as passed to the model, and
+        the signature (the adapters' sha256) of its stage record when the results JSON carries one.
         """
         parts = [p for p in self.model_args.split(",") if p.strip()]
         kept = [p.strip() for p in parts if p.split("=", 1)[0].strip() not in _RUNTIME_ARGS]
+        record = self.raw.get(CHECKPOINT_KEY)
+        signature = record.get("signature") if isinstance(record, Mapping) else None
+        if signature and not any(p.startswith("signature=") for p in kept):  # adapter contents, not only paths
+            kept.append(f"signature={signature}")
         return ",".join(sorted(kept)) or "-"
 
     @property

@@ -796,3 +796,35 @@ def test_run_of_the_robust_group_prints_the_compact_robustness_summary(tmp_path,
     data = json.loads(results.read_text())
     assert len(data["results"]["comic_emotion_robust_comic_ocr_noise_s3"]) > 40  # lmms-eval's JSON stays complete
 
+
+# --- 11 (cont.). the stage travels inside lmms-eval's results JSON --------------------------------
+
+
+@pytest.mark.integration
+def test_manual_staged_lmms_eval_run_records_its_stage_and_the_board_names_the_entry_from_it(tmp_path, demo_root):
+    from comic_emotion.baselines.staged import plan_checkpoint
+    from comic_emotion.testing.tiny_vlm import build_tiny_lora_adapter, build_tiny_qwen2_vl
+
+    base = build_tiny_qwen2_vl(tmp_path / "base", seed=0)
+    adapters = [build_tiny_lora_adapter(base, tmp_path / "stage-art", seed=1),
+                build_tiny_lora_adapter(base, tmp_path / "stage-manga", seed=2)]
+    out = tmp_path / "out"
+    model_args = f"model_class=qwen2_vl,pretrained={base},adapters={adapters[0]}+{adapters[1]},device=cpu,device_map=cpu"
+    done = subprocess.run([sys.executable, "-m", "lmms_eval", "--model", "comic_emotion_staged", "--model_args",
+                           model_args, "--tasks", "comic_emotion_comic", "--limit", "1", "--gen_kwargs",
+                           "max_new_tokens=4", "--output_path", str(out)],
+                          capture_output=True, text=True, check=False, timeout=600)
+    found = sorted(out.rglob("*_results.json"))
+    assert found, done.stderr[-3000:]
+    assert not list(out.rglob("*_results.checkpoint.json"))  # no sidecar: the record is in the results JSON
+    record = json.loads(found[-1].read_text())["comic_emotion_checkpoint"]
+    expected = plan_checkpoint(str(base), [str(a) for a in adapters])
+    assert record["stage"] == "+stage-manga" and record["merged"] is False and record["base"] == str(base)
+    assert [a["sha256"] for a in record["adapters"]] == [a.sha256 for a in expected.adapters]
+    assert record["signature"] == expected.signature
+    board = tmp_path / "board.json"
+    added = _cli("leaderboard", "add", str(found[-1]), "--board", str(board), "--allow-demo", "--allow-partial")
+    assert added.returncode == 0, added.stderr
+    (entry,) = json.loads(board.read_text())["entries"]
+    assert entry["model"] == "qwen2_vl [+stage-manga]" and entry["stage"]["index"] == 2
+    assert f"signature={expected.signature}" in entry["checkpoint"]  # the adapters' contents, not only paths

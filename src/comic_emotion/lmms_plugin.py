@@ -10,8 +10,10 @@ built-in tasks and any ``--include_path``; it wraps ``TaskManager._get_config`` 
 an alias and a log line saying so); and it wraps ``TaskManager.load_task_or_group`` so that each
 comic_emotion task it builds is told lmms-eval's ``task_type`` (``simple`` or ``chat``, from the model
 class's ``is_simple``), which lmms-eval passes to its own YAML tasks but not to ``class:`` tasks such
-as ours (see :class:`comic_emotion.tasks.hooks.ComicEmotionTask`). Those are the only changes made to
-lmms-eval's behaviour.
+as ours (see :class:`comic_emotion.tasks.hooks.ComicEmotionTask`). It also wraps
+``EvaluationTracker.save_results_aggregated`` so that a ``comic_emotion_staged`` run's results JSON carries
+its stage record (:func:`install_checkpoint_record`). Those are the only changes made to lmms-eval's
+behaviour.
 
 With ``COMIC_EMOTION_TASKS_ONLY=1`` (set by ``comic-emotion run`` when only this package's tasks are
 requested) the built-in task tree is not indexed at all: walking its ~1,900 YAML files costs seconds
@@ -128,6 +130,48 @@ def _set_request_path(loaded: Any, task_type: str) -> None:
             _set_request_path(value, task_type)
 
 
+CHECKPOINT_HINT = (
+    "comic-emotion-bench: could not hook this lmms-eval version's results saving; a comic_emotion_staged run's "
+    "stage record (base, adapters, sha256) is kept only by comic-emotion stages"
+)
+
+
+def install_checkpoint_record() -> bool:
+    """Make lmms-eval's results JSON carry the stage record of a ``comic_emotion_staged`` run.
+
+    lmms-eval 0.7.3 writes the results dict in ``EvaluationTracker.save_results_aggregated``; the wrap
+    adds ``comic_emotion_checkpoint`` (:func:`comic_emotion.baselines.staged.checkpoint_record`: stage name,
+    base, every adapter's sha256 in order, merged or not, signature) to that dict before it is written,
+    for runs started by hand as well as by ``comic-emotion stages``. Other models' results are untouched.
+    """
+    try:
+        from lmms_eval.loggers.evaluation_tracker import EvaluationTracker
+
+        original = EvaluationTracker.save_results_aggregated
+        if list(inspect.signature(original).parameters)[1:4] != ["results", "samples", "datetime_str"]:
+            raise TypeError("EvaluationTracker.save_results_aggregated has an unexpected signature")
+    except Exception:  # another layout: results are saved as lmms-eval does, without the record
+        print(CHECKPOINT_HINT, file=sys.stderr)
+        return False
+    if getattr(original, _MARK, False):
+        return True
+
+    @functools.wraps(original)
+    def save_results_aggregated(self: Any, results: dict, samples: Any, datetime_str: str) -> Any:
+        config = results.get("config") if isinstance(results, dict) else None
+        if isinstance(config, dict) and config.get("model") == "comic_emotion_staged":
+            from comic_emotion.baselines.staged import CHECKPOINT_KEY, checkpoint_record
+
+            record = checkpoint_record(str(config.get("model_args") or ""))
+            if record is not None:
+                results[CHECKPOINT_KEY] = record
+        return original(self, results, samples, datetime_str)
+
+    setattr(save_results_aggregated, _MARK, True)
+    EvaluationTracker.save_results_aggregated = save_results_aggregated
+    return True
+
+
 def register() -> list[Any]:
     """Entry point of the ``lmms_eval.models`` group: our model manifests (and task discovery)."""
     from lmms_eval.models.registry_v2 import ModelManifest
@@ -135,4 +179,5 @@ def register() -> list[Any]:
     from comic_emotion.baselines.registry import MODEL_CLASSES
 
     install_task_path()
+    install_checkpoint_record()
     return [ModelManifest(model_id=name, simple_class_path=path) for name, path in MODEL_CLASSES.items()]
