@@ -828,3 +828,21 @@ def test_manual_staged_lmms_eval_run_records_its_stage_and_the_board_names_the_e
     (entry,) = json.loads(board.read_text())["entries"]
     assert entry["model"] == "qwen2_vl [+stage-manga]" and entry["stage"]["index"] == 2
     assert f"signature={expected.signature}" in entry["checkpoint"]  # the adapters' contents, not only paths
+
+
+@pytest.mark.integration
+def test_plain_lmms_eval_prints_the_robust_summary_instead_of_thousands_of_rows(tmp_path, demo_root):
+    out = tmp_path / "out"
+    done = subprocess.run([sys.executable, "-m", "lmms_eval", "--model", "comic_emotion_majority", "--tasks",
+                           "comic_emotion_robust,comic_emotion_art", "--limit", "2", "--output_path", str(out)],
+                          capture_output=True, text=True, check=False, timeout=600)
+    (results,) = out.rglob("*_results.json")
+    lines = [line for line in done.stdout.splitlines() if "INFO" not in line and "WARNING" not in line]
+    # lmms-eval's rows of a group's subtask read "| - comic_emotion_robust_comic_clean|none|..."
+    assert not [line for line in lines if line.startswith("|") and "comic_emotion_robust_" in line], done.stdout[-3000:]
+    assert sum(line.startswith("ocr_noise ") for line in lines) == 6
+    assert [line for line in lines if line.startswith("|comic_emotion_art ")]  # other tasks keep lmms-eval's rows
+    assert any(line.startswith(f"every metric of every subtask: {results};") for line in lines)
+    assert len(lines) < 200, len(lines)  # lmms-eval's table alone had about 70 rows per subtask (>2,000)
+    data = json.loads(results.read_text())
+    assert len(data["results"]["comic_emotion_robust_comic_ocr_noise_s3"]) > 40  # the results JSON stays complete

@@ -50,8 +50,11 @@ def run_lmms_eval(arguments: Sequence[str], *, output_path: str | os.PathLike[st
     JSON, and one line says how many rows were left out.
     """
     before = set(results_files(output_path)) if Path(output_path).exists() else set()
+    from comic_emotion.lmms_plugin import OWN_SUMMARY_ENV
+
     command = [sys.executable, "-m", "lmms_eval", *arguments, "--output_path", str(output_path)]
-    process = subprocess.Popen(command, env={**os.environ, **(env or {})}, start_new_session=True,
+    env = {**os.environ, **(env or {}), **({} if table else {OWN_SUMMARY_ENV: "1"})}  # the caller summarises
+    process = subprocess.Popen(command, env=env, start_new_session=True,
                                stdout=None if table else subprocess.PIPE, text=None if table else True)
     shown = TableFilter(sys.stdout)
     try:

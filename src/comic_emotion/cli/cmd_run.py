@@ -49,7 +49,7 @@ def _option(arguments: list[str], name: str) -> str | None:
 
 def run(args: argparse.Namespace) -> int:
     from comic_emotion.cli.main import CliError
-    from comic_emotion.lmms_plugin import TASKS_ONLY_ENV
+    from comic_emotion.lmms_plugin import OWN_SUMMARY_ENV, TASKS_ONLY_ENV
     from comic_emotion.model_routes import failure_message, model_route
     from comic_emotion.runner import (
         LMMS_EVAL_OUTPUTS,
@@ -86,6 +86,7 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(missing[0] + (f" (and {len(missing) - 1} more subtasks)" if len(missing) > 1 else ""))
     if all(name.startswith("comic_emotion") for name in names):
         os.environ[TASKS_ONLY_ENV] = "1"
+    os.environ[OWN_SUMMARY_ENV] = "1"  # the summary below replaces lmms-eval's table (and the plugin's)
     before = set(results_files(output)) if Path(output).exists() else set()
     arguments = _on_cpu_without_gpu(arguments)
     model = _option(arguments, "--model")
