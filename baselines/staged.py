@@ -87,6 +87,29 @@ class Checkpoint:
         return "sha256:" + hashlib.sha256(canonical_json(core).encode()).hexdigest()[:16]
 
 
+def stage_name(checkpoint: Checkpoint) -> str:
+    """What the stage sweep calls a checkpoint: ``base``, ``+<last adapter>`` or ``merged``."""
+    if checkpoint.merged:
+        return "merged"
+    return f"+{checkpoint.adapters[-1].name}" if checkpoint.adapters else "base"
+
+
+# Checkpoints built in this process, newest last: lmms-eval saves a run's results after scoring the model it
+# built for that run, so the newest one whose base and chain match the run's model_args is the one scored.
+_BUILT: list[Checkpoint] = []
+
+
+def checkpoint_record(model_args: str) -> dict[str, Any] | None:
+    """The stage record (stage name, base, adapters with sha256, merged, signature) of the staged model
+    built in this process for ``model_args``; ``None`` when none was built for them."""
+    args = dict(part.split("=", 1) for part in str(model_args).split(",") if "=" in part)
+    chain = [str(Path(a)) for a in split_adapters(args.get("adapters", ""))]
+    for checkpoint in reversed(_BUILT):
+        if checkpoint.base == str(args.get("pretrained", "")) and [str(a.path) for a in checkpoint.adapters] == chain:
+            return {"stage": stage_name(checkpoint), **checkpoint.describe()}
+    return None
+
+
 def split_adapters(value: Any) -> list[str]:
     """``A+B`` or ``A;B`` (as ``--model_args`` deliver them) to ``["A", "B"]``."""
     if value in (None, "", False):
@@ -245,6 +268,7 @@ class _StagedMixin:
             model = model.to(getattr(torch, dtype))
         self._model = apply_adapters(model, checkpoint.adapters, merge=merge)
         self.checkpoint = checkpoint
+        _BUILT.append(checkpoint)
         logger.info(f"comic_emotion_staged: base {base} + {len(checkpoint.adapters)} adapter(s) "
                     f"{[a.name for a in checkpoint.adapters]}{' merged' if merge else ''}, "
                     f"signature {checkpoint.signature}")

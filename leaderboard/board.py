@@ -25,7 +25,7 @@ from typing import Any
 from comic_emotion.data import domain_of
 from comic_emotion.leaderboard.ranking import OVERALL_DOMAINS, overall_score, task_score
 from comic_emotion.metrics.registry import metric_spec
-from comic_emotion.results import Run, RunError, TaskResult, load_run
+from comic_emotion.results import CHECKPOINT_KEY, Run, RunError, TaskResult, load_run
 
 SCHEMA_VERSION = "1.1"
 OFFICIAL_METRIC = "macro_f1"
@@ -140,7 +140,8 @@ def recorded_stage(run: Run) -> tuple[str, dict[str, Any]] | None:
     """(model name, stage) of a ``comic_emotion_staged`` run, from its checkpoint record or model_args.
 
     ``comic-emotion stages`` writes ``<date>_results.checkpoint.json`` beside the results with the
-    stage's name; a run by hand has only ``model_args`` (``model_class``, ``pretrained``, ``adapters``
+    stage's name; any run of it through lmms-eval with this package installed carries the same record
+    in the results JSON (``comic_emotion_checkpoint``); a run without either has only ``model_args`` (``model_class``, ``pretrained``, ``adapters``
     in order, ``merge``), from which the stage is named as the sweep names it: ``base``, ``+<last
     adapter>``, ``merged``. Other models give ``None``.
     """
@@ -152,6 +153,8 @@ def recorded_stage(run: Run) -> tuple[str, dict[str, Any]] | None:
         record = json.loads(sidecar.read_text(encoding="utf-8")) if sidecar.is_file() else {}
     except (OSError, ValueError):
         record = {}
+    if not record and isinstance(run.raw.get(CHECKPOINT_KEY), dict):  # recorded in the results JSON itself
+        record = run.raw[CHECKPOINT_KEY]
     adapters = [a.strip() for a in re.split(r"[+;]", args.get("adapters", "")) if a.strip()]
     merged = str(args.get("merge", "")).lower() in ("1", "true", "yes") or bool(record.get("merged"))
     name = str(record.get("stage") or ("merged" if merged else f"+{Path(adapters[-1]).name}" if adapters else "base"))

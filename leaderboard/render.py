@@ -25,6 +25,10 @@ from comic_emotion.leaderboard.ranking import OVERALL_DOMAINS, rank_with_ties
 
 THUMBNAIL_PX = 96
 MAX_VIEWER_SAMPLES = 2000
+# Rows per page of a sample viewer. Only the first page of each task is in the viewer's HTML; the others
+# are small scripts (samples/<key>/<task>-p<N>.js) the viewer adds with a <script> tag when the page is
+# opened: that works from file://, where Chromium refuses fetch() and XMLHttpRequest.
+VIEWER_PAGE_ROWS = 20
 
 
 def _asset(name: str) -> str:
@@ -129,8 +133,10 @@ def render(board_path: str | os.PathLike[str], out_dir: str | os.PathLike[str], 
     out_dir = Path(out_dir)
     viewers = {}
     for results in runs:
-        key, text = viewer_page(results)
+        key, text, chunks = viewer_page(results)
         write_text_atomic(out_dir / "samples" / f"{key}.html", text)
+        for name, script in chunks.items():
+            write_text_atomic(out_dir / "samples" / name, script)
         viewers[key] = f"samples/{key}.html"
     data = page_data(board, viewers=viewers)
     title = "comic-emotion-bench leaderboard" + (" (DEMO DATA)" if board["data"] == "demo" else "")
@@ -175,8 +181,12 @@ def _thumbnails(metadata: Mapping[str, Any], ids: set[str]) -> dict[str, str]:
     return out
 
 
-def viewer_page(results_path: str | os.PathLike[str]) -> tuple[str, str]:
-    """(entry key, HTML) of the per-sample viewer of one run; the run must have sample logs."""
+def viewer_page(results_path: str | os.PathLike[str]) -> tuple[str, str, dict[str, str]]:
+    """(entry key, HTML, page scripts) of the per-sample viewer of one run; the run must have sample logs.
+
+    The HTML holds the first :data:`VIEWER_PAGE_ROWS` samples of each task; the page scripts (file names
+    relative to the viewer's folder, ``<key>/<task>-p<N>.js``) hold the rest, one page each, loaded on demand.
+    """
     from comic_emotion.leaderboard.board import build_entry
     from comic_emotion.results import load_run
 
@@ -185,7 +195,7 @@ def viewer_page(results_path: str | os.PathLike[str]) -> tuple[str, str]:
     if not any(t.rows for t in clean.values()):
         raise BoardError(f"{results_path}: no sample logs beside it; rerun lmms-eval with --log_samples")
     key = build_entry(run)["key"]
-    sections = []
+    sections, chunks = [], {}
     for task, result in sorted(clean.items()):
         if not result.rows:
             continue
@@ -204,11 +214,21 @@ def viewer_page(results_path: str | os.PathLike[str]) -> tuple[str, str]:
                 f'<td>{html.escape(", ".join(row["pred"]) or "–")} <small class="muted">({html.escape(row["parse_status"])})</small></td>'
                 f'<td>{"✔ correct" if correct else "✘ incorrect"}</td></tr>')
         note = "" if len(rows) == len(result.rows) else f" (first {len(rows)} of {len(result.rows)})"
-        sections.append(f'<section><h2>{html.escape(task)} <small class="muted">{len(rows)} samples{note}, '
-                        f'{html.escape(str(result.metadata.get("data_source", "")))}</small></h2>'
+        pages = [body[i:i + VIEWER_PAGE_ROWS] for i in range(0, len(body), VIEWER_PAGE_ROWS)] or [[]]
+        for number, page in enumerate(pages[1:], start=2):
+            chunks[f"{key}/{task}-p{number}.js"] = (f"comicEmotionViewer.page({_script_json(task)}, {number}, "
+                                                    f"{_script_json(''.join(page))});\n")
+        pager = "" if len(pages) == 1 else (
+            '<nav class="pager"><button type="button" data-go="-1" disabled>‹ previous</button> '
+            f'<span class="page-label">page 1 of {len(pages)}</span> '
+            '<button type="button" data-go="1">next ›</button></nav>')
+        sections.append(f'<section data-task="{html.escape(task)}" data-pages="{len(pages)}" '
+                        f'data-chunks="{html.escape(key)}/{html.escape(task)}-p">'
+                        f'<h2>{html.escape(task)} <small class="muted">{len(rows)} samples{note}, '
+                        f'{html.escape(str(result.metadata.get("data_source", "")))}</small></h2>{pager}'
                         '<table class="samples"><thead><tr><th>panel</th><th>id</th><th>gold</th>'
                         '<th>model answer</th><th>parsed prediction</th><th>exact match</th></tr></thead>'
-                        f'<tbody>{"".join(body)}</tbody></table></section>')
+                        f'<tbody>{"".join(pages[0])}</tbody></table></section>')
     checkpoint = "" if run.checkpoint == "-" else f" ({run.checkpoint})"
     title = f"Samples of {run.model}{checkpoint} · comic-emotion-bench"
     banner = '<p class="demo-banner">DEMO DATA: synthetic panels; not comparable with published numbers</p>' \
@@ -218,4 +238,4 @@ def viewer_page(results_path: str | os.PathLike[str]) -> tuple[str, str]:
                   f'{html.escape(run.partial_note().split(": ", 1)[1])}; not a full evaluation</p>'
     text = _fill(_asset("viewer.html"), title=html.escape(title), css=_asset("page.css"), banner=banner,
                  sections="".join(sections))
-    return key, text
+    return key, text, chunks

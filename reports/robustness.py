@@ -27,9 +27,9 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from comic_emotion.metrics.registry import METRICS
+from comic_emotion.metrics.registry import PERTURBATION_CHANGED_KEY as CHANGED_KEY
 from comic_emotion.metrics.scoring import aggregate
 from comic_emotion.perturbations import PERTURBATIONS
-from comic_emotion.metrics.registry import PERTURBATION_CHANGED_KEY as CHANGED_KEY
 from comic_emotion.reports.cross_style import cross_style_matrix
 from comic_emotion.results import Run, RunError, TaskResult, load_run
 
@@ -54,6 +54,15 @@ def score_of(task: TaskResult, metric: str) -> float | None:
     if task.rows:
         return aggregate(metric, task.rows)
     return task.metrics.get(metric)
+
+
+def ci_of(task: TaskResult, metric: str, score: float | None) -> tuple[float | None, float | None]:
+    """The 95 % bootstrap CI lmms-eval recorded for ``metric`` (``<metric>_ci_low/_ci_high``), when it is
+    the CI of ``score``: a score recomputed from sample logs that differs from the recorded value gets none."""
+    value, low, high = (task.metrics.get(k) for k in (metric, f"{metric}_ci_low", f"{metric}_ci_high"))
+    if score is None or value is None or low is None or high is None or abs(value - score) > 1e-9:
+        return None, None
+    return low, high
 
 
 def coverage_of(task: TaskResult) -> float | None:
@@ -121,6 +130,7 @@ def robustness_report(paths: Sequence[str | Path], *, metric: str = "macro_f1",
         raise ValueError(f"unknown metric {metric!r}; {hint}known: {', '.join(sorted(METRICS))}")
     higher = METRICS[metric].higher_is_better
     runs = [pair for path in paths for pair in load_runs(path)]
+    partial = {id(task): run.partial_note() for run, task in runs}  # the one decision (comic_emotion.results)
     clean = {_key(*pair): pair[1] for pair in runs if pair[1].perturbation is None}
     variants = sorted(((_key(r, t), t) for r, t in runs if t.perturbation is not None),
                       key=lambda kt: (kt[0], kt[1].perturbation, kt[1].severity))
@@ -134,7 +144,8 @@ def robustness_report(paths: Sequence[str | Path], *, metric: str = "macro_f1",
                              f"model {key[0]} among the results given; include the clean subtask")
         group = groups.setdefault(key, {"model": key[0], "dataset": run.dataset, "split": run.split,
                                         "clean_task": base.task, "clean_score": score_of(base, metric),
-                                        "cells": []})
+                                        "partial": partial[id(base)] or partial[id(run)], "cells": []})
+        group.setdefault("clean_ci", list(ci_of(base, metric, group["clean_score"])))
         score = score_of(run, metric)
         clean_score = group["clean_score"]
         drop = None
@@ -142,7 +153,8 @@ def robustness_report(paths: Sequence[str | Path], *, metric: str = "macro_f1",
             drop = (clean_score - score) / clean_score if higher else (score - clean_score) / clean_score
         group["cells"].append({
             "task": run.task, "perturbation": run.perturbation, "severity": run.severity,
-            "category": PERTURBATIONS[run.perturbation].category, "score": score, "relative_drop": drop,
+            "category": PERTURBATIONS[run.perturbation].category, "score": score, "ci": list(ci_of(run, metric, score)),
+            "relative_drop": drop,
             "coverage": coverage_of(run), "flip_rate": flip_rate(base, run),
             "error": _error(score, higher), "n": len(run.rows) if run.rows is not None else None,
         })
@@ -168,4 +180,6 @@ def robustness_report(paths: Sequence[str | Path], *, metric: str = "macro_f1",
     clean_runs = sorted(((key[0], task) for key, task in clean.items()), key=lambda mt: mt[1].task)
     return {"metric": metric, "higher_is_better": higher, "reference_model": reference,
             "synthetic": any(task.synthetic for _, task in runs),
+            # "partial run: --limit 5, 5 of 100 samples per subtask" (one per distinct note); None when all full
+            "partial": "; ".join(sorted({note for note in partial.values() if note})) or None,
             "groups": [groups[k] for k in sorted(groups)], "cross_style": cross_style_matrix(clean_runs, metric=metric)}

@@ -17,12 +17,19 @@ def _f(value: Any, *, percent: bool = False) -> str:
     return f"{100 * value:.1f} %" if percent else f"{value:.4f}"
 
 
+def partial_banner(note: str) -> str:
+    """``"PARTIAL RUN: --limit 5, 5 of 100 samples per subtask; not a full evaluation"`` (the tables' wording)."""
+    return f"PARTIAL RUN: {note.split(': ', 1)[1] if note.startswith('partial run: ') else note}; not a full evaluation"
+
+
 def to_markdown(report: dict[str, Any]) -> str:
     """The report as markdown tables: one block per (model, dataset, split)."""
     metric = report["metric"]
     lines = [f"# Robustness report ({metric}, {'higher' if report['higher_is_better'] else 'lower'} is better)", ""]
     if report.get("synthetic"):
         lines += [f"> {DEMO_BANNER}", ""]
+    if report.get("partial"):
+        lines += [f"> {partial_banner(report['partial'])}", ""]
     for group in report["groups"]:
         lines += [f"## {group['model']} on {group['dataset']}/{group['split']}", "",
                   f"Clean ({group['clean_task']}): **{_f(group['clean_score'])}**", ""]
@@ -115,7 +122,9 @@ def figure(report: dict[str, Any]) -> Any:
             axis.set_ylim(0, 1)  # a fixed scale, so a flat curve looks flat and panels compare
         axis.grid(alpha=0.3)
         axis.legend(fontsize=7)
-    if report.get("synthetic"):
-        canvas.suptitle(DEMO_BANNER, fontsize=8, color="#9a6b00")
+    banners = ([DEMO_BANNER] if report.get("synthetic") else []) + \
+        ([partial_banner(report["partial"])] if report.get("partial") else [])
+    if banners:
+        canvas.suptitle("\n".join(banners), fontsize=8, color="#9a6b00")
     canvas.tight_layout()
     return canvas

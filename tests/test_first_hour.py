@@ -670,3 +670,180 @@ def test_run_leaves_out_lmms_eval_table_and_prints_the_compact_one(tmp_path, dem
     assert any(line.startswith("comic_emotion_comic  demo ") for line in lines)
     table_lines = [line for line in lines if "INFO" not in line and "WARNING" not in line and line.strip()]
     assert len(table_lines) < 16, "\n".join(table_lines)  # was 110 table rows more
+
+
+# --- 9 (cont.). lmms-eval's results block, not only its table rows ---------------------------
+
+
+def _lmms_eval_results_block(results: dict, *, model: str, model_args: str) -> None:
+    """Print what lmms-eval 0.7.3's ``cli_evaluate`` prints after a run (its own functions, its format)."""
+    import argparse
+
+    from lmms_eval.utils import get_eval_banner, make_table
+
+    args = argparse.Namespace(model=model, model_args=model_args, gen_kwargs="", limit=3.0, offset=0,
+                              num_fewshot=None, batch_size="1")
+    print(f"{args.model} ({args.model_args}), gen_kwargs: ({args.gen_kwargs}), limit: {args.limit}, offset: "
+          f"{args.offset}, num_fewshot: {args.num_fewshot}, batch_size: {args.batch_size}")
+    print(get_eval_banner(branch=results.get("git_branch"), commit=results.get("git_hash")))
+    print(make_table(results))
+
+
+def test_table_filter_leaves_out_lmms_eval_banner_and_model_line_with_the_table(tmp_path):
+    import io
+
+    from comic_emotion.runner import TableFilter
+
+    results = json.loads(write_run(tmp_path / "run", n=5).read_text())
+    results["higher_is_better"] = {t: {} for t in results["results"]}
+    results["n-shot"] = {t: 0 for t in results["results"]}
+    stream = io.StringIO()
+    shown = TableFilter(stream)
+    with contextlib.redirect_stdout(shown):
+        print("before the run")
+        for model in ("comic_emotion_majority", "comic_emotion_late_fusion"):
+            _lmms_eval_results_block(results, model=model, model_args="")
+            shown.flush()  # a flush between prints must not let a half-judged line through
+            print(f"summary of {model}")
+    shown.close()
+    assert stream.getvalue().splitlines() == ["before the run", "summary of comic_emotion_majority",
+                                              "summary of comic_emotion_late_fusion"]
+    assert shown.left_out > 20
+
+
+# --- 3 (cont.). the robustness report of a partial run -----------------------------------------
+
+
+def test_robustness_json_markdown_and_png_mark_a_partial_run(tmp_path):
+    from test_robustness_report import make_model
+
+    from comic_emotion.reports.robustness import robustness_report
+    from comic_emotion.reports.robustness_render import plot
+
+    full, _ = make_model(tmp_path / "full", "model_a", noise=0.5)
+    partial, _ = make_model(tmp_path / "part", "model_a", noise=0.5)
+    data = json.loads(partial.read_text())
+    data["config"] = {**(data.get("config") or {}), "limit": 5.0}
+    data["n-samples"] = {t: {"original": 60, "effective": 5} for t in data["results"]}
+    partial.write_text(json.dumps(data))
+    out = tmp_path / "report"
+    done = _cli("robustness", str(partial), "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    note = "partial run: --limit 5, 5 of 60 samples per subtask"
+    written = json.loads((out / "robustness.json").read_text())
+    assert written["partial"] == note and written["groups"][0]["partial"] == note
+    assert "> PARTIAL RUN: --limit 5, 5 of 60 samples per subtask; not a full evaluation" in \
+        (out / "robustness.md").read_text()
+    report = robustness_report([full])
+    assert report["partial"] is None and report["groups"][0]["partial"] is None
+    plot({**report, "groups": written["groups"]}, tmp_path / "full.png")  # same numbers, no partial mark
+    assert (out / "robustness.png").read_bytes() != (tmp_path / "full.png").read_bytes()
+
+
+# --- 9 (cont.). the robust group's compact summary ----------------------------------------------
+
+
+def test_robustness_prints_one_row_per_variant_clean_first_worst_drop_first_and_hides_na(tmp_path):
+    import re
+
+    from test_robustness_report import make_model
+
+    from comic_emotion.reports.robustness import robustness_report
+
+    path, _ = make_model(tmp_path / "a", "model_a", noise=0.9)
+    report = robustness_report([path])
+    scores = {c["task"]: c["score"] for c in report["groups"][0]["cells"]}
+    data = json.loads(path.read_text())
+    clean = "comic_emotion_robust_comic_clean"
+    data["results"][clean].update({"macro_f1,none": report["groups"][0]["clean_score"],
+                                   "macro_f1_ci_low,none": 0.5012, "macro_f1_ci_high,none": 0.8649})
+    na = "comic_emotion_robust_comic_ocr_noise_s1"
+    data["results"][na]["macro_f1,none"] = None  # undefined: our aggregation returns None, written as null
+    (path.parent / path.name.replace("results.json", f"samples_{na}.jsonl")).unlink()
+    path.write_text(json.dumps(data))
+    done = _cli("robustness", str(path), "--out", str(tmp_path / "report"))
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.strip().splitlines()
+    assert len(lines) < 16, done.stdout
+    rows = [line.split() for line in lines if line.split() and line.split()[0] in
+            {"clean", "occlusion_patches", "ocr_noise", "translation_ja", "ablation_bubbles"}]
+    assert rows[0][:3] == ["clean", f"{report['groups'][0]['clean_score']:.3f}", "[0.50,"]
+    shown = [(r[0], r[1]) for r in rows[1:]]
+    assert ("ocr_noise", "s1") not in shown and len(shown) == len(scores) - 1
+    drops = [float(re.search(r" ([+-]\d+\.\d) % ", " ".join(r) + " ").group(1)) for r in rows[1:]]
+    assert drops == sorted(drops, reverse=True)  # worst drop first
+    assert "1 rows with macro_f1 undefined (N/A) hidden: comic ocr_noise s1" in lines
+    assert lines[-1] == (f"full report (coverage, flip rate, mCE, cross-style): {tmp_path / 'report' / 'robustness.md'}, "
+                         "robustness.json, robustness.png")
+    full = _cli("robustness", str(path), "--full")
+    assert "### Cross-language (translation shift)" in full.stdout and len(full.stdout.splitlines()) > len(lines)
+
+
+@pytest.mark.integration
+def test_run_of_the_robust_group_prints_the_compact_robustness_summary(tmp_path, demo_root):
+    out = tmp_path / "out"
+    done = _cli("run", "--model", "comic_emotion_majority", "--tasks", "comic_emotion_robust", "--limit", "2",
+                "--output_path", str(out))
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = [line for line in done.stdout.splitlines() if "INFO" not in line and "WARNING" not in line]
+    (results,) = out.rglob("*_results.json")
+    assert not [line for line in lines if line.startswith("|") or line.startswith("comic_emotion_robust_comic_")]
+    starts = [i for i, line in enumerate(lines) if line.startswith("perturbation ")]
+    assert len(starts) == 2  # comic and manga, each with its clean row first
+    assert all(lines[i + 2].startswith("clean ") for i in starts)
+    assert sum(line.startswith("ocr_noise ") for line in lines) == 6
+    assert any(line.startswith(f"every metric of every subtask: {results};") for line in lines)
+    assert len([line for line in lines if line.strip()]) < 45
+    data = json.loads(results.read_text())
+    assert len(data["results"]["comic_emotion_robust_comic_ocr_noise_s3"]) > 40  # lmms-eval's JSON stays complete
+
+
+# --- 11 (cont.). the stage travels inside lmms-eval's results JSON --------------------------------
+
+
+@pytest.mark.integration
+def test_manual_staged_lmms_eval_run_records_its_stage_and_the_board_names_the_entry_from_it(tmp_path, demo_root):
+    from comic_emotion.baselines.staged import plan_checkpoint
+    from comic_emotion.testing.tiny_vlm import build_tiny_lora_adapter, build_tiny_qwen2_vl
+
+    base = build_tiny_qwen2_vl(tmp_path / "base", seed=0)
+    adapters = [build_tiny_lora_adapter(base, tmp_path / "stage-art", seed=1),
+                build_tiny_lora_adapter(base, tmp_path / "stage-manga", seed=2)]
+    out = tmp_path / "out"
+    model_args = f"model_class=qwen2_vl,pretrained={base},adapters={adapters[0]}+{adapters[1]},device=cpu,device_map=cpu"
+    done = subprocess.run([sys.executable, "-m", "lmms_eval", "--model", "comic_emotion_staged", "--model_args",
+                           model_args, "--tasks", "comic_emotion_comic", "--limit", "1", "--gen_kwargs",
+                           "max_new_tokens=4", "--output_path", str(out)],
+                          capture_output=True, text=True, check=False, timeout=600)
+    found = sorted(out.rglob("*_results.json"))
+    assert found, done.stderr[-3000:]
+    assert not list(out.rglob("*_results.checkpoint.json"))  # no sidecar: the record is in the results JSON
+    record = json.loads(found[-1].read_text())["comic_emotion_checkpoint"]
+    expected = plan_checkpoint(str(base), [str(a) for a in adapters])
+    assert record["stage"] == "+stage-manga" and record["merged"] is False and record["base"] == str(base)
+    assert [a["sha256"] for a in record["adapters"]] == [a.sha256 for a in expected.adapters]
+    assert record["signature"] == expected.signature
+    board = tmp_path / "board.json"
+    added = _cli("leaderboard", "add", str(found[-1]), "--board", str(board), "--allow-demo", "--allow-partial")
+    assert added.returncode == 0, added.stderr
+    (entry,) = json.loads(board.read_text())["entries"]
+    assert entry["model"] == "qwen2_vl [+stage-manga]" and entry["stage"]["index"] == 2
+    assert f"signature={expected.signature}" in entry["checkpoint"]  # the adapters' contents, not only paths
+
+
+@pytest.mark.integration
+def test_plain_lmms_eval_prints_the_robust_summary_instead_of_thousands_of_rows(tmp_path, demo_root):
+    out = tmp_path / "out"
+    done = subprocess.run([sys.executable, "-m", "lmms_eval", "--model", "comic_emotion_majority", "--tasks",
+                           "comic_emotion_robust,comic_emotion_art", "--limit", "2", "--output_path", str(out)],
+                          capture_output=True, text=True, check=False, timeout=600)
+    (results,) = out.rglob("*_results.json")
+    lines = [line for line in done.stdout.splitlines() if "INFO" not in line and "WARNING" not in line]
+    # lmms-eval's rows of a group's subtask read "| - comic_emotion_robust_comic_clean|none|..."
+    assert not [line for line in lines if line.startswith("|") and "comic_emotion_robust_" in line], done.stdout[-3000:]
+    assert sum(line.startswith("ocr_noise ") for line in lines) == 6
+    assert [line for line in lines if line.startswith("|comic_emotion_art ")]  # other tasks keep lmms-eval's rows
+    assert any(line.startswith(f"every metric of every subtask: {results};") for line in lines)
+    assert len(lines) < 200, len(lines)  # lmms-eval's table alone had about 70 rows per subtask (>2,000)
+    data = json.loads(results.read_text())
+    assert len(data["results"]["comic_emotion_robust_comic_ocr_noise_s3"]) > 40  # the results JSON stays complete

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from comic_emotion.leaderboard import add_results, read_board, render
-from comic_emotion.leaderboard.render import page_data
+from comic_emotion.leaderboard.render import VIEWER_PAGE_ROWS, page_data
 from test_leaderboard import write_run
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -83,9 +83,53 @@ def test_page_renders_sorts_and_links_the_sample_viewer(browser, tmp_path, artif
 
     browser.find_element("link text", "samples →").click()
     samples = browser.find_elements("css selector", "table.samples tbody tr")
-    assert len(samples) == 3 * 40
+    assert len(samples) == 3 * VIEWER_PAGE_ROWS  # the first page of each task; the rest load on demand
     wrong = sum("incorrect" in row.text for row in samples)
     browser.find_element("css selector", 'input[value="bad"]').click()
     visible = [row for row in browser.find_elements("css selector", "table.samples tbody tr") if row.is_displayed()]
     assert len(visible) == wrong > 0
     browser.save_screenshot(str(artifacts_dir / "leaderboard-samples.png"))
+
+
+def test_sample_viewer_loads_later_pages_on_demand_from_file_urls(browser, tmp_path, artifacts_dir):
+    import json
+
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    run = write_run(tmp_path / "run", n=50, correct=0.6)
+    board = tmp_path / "board.json"
+    add_results(board, [run], allow_demo=True)
+    render(board, tmp_path / "site", runs=[run])
+    (viewer,) = (tmp_path / "site" / "samples").glob("*.html")
+    chunks = sorted(p.relative_to(viewer.parent).as_posix() for p in viewer.parent.rglob("*.js"))
+    key = viewer.stem
+    assert chunks == sorted(f"{key}/{t}-p{n}.js" for t in ("comic_emotion_art", "comic_emotion_comic",
+                                                            "comic_emotion_manga") for n in (2, 3))
+    log = [json.loads(line) for line in (run.parent / run.name.replace("results.json", "samples_comic_emotion_comic.jsonl"))
+           .read_text().splitlines()]
+    ids = [row["macro_f1"]["id"] for row in log]
+    assert ids[VIEWER_PAGE_ROWS] not in viewer.read_text()  # page 2 is not in the first paint
+
+    browser.get(viewer.as_uri())
+    section = browser.find_element("css selector", 'section[data-task="comic_emotion_comic"]')
+
+    def shown_ids() -> list[str]:  # read in one script: the rows are replaced when a page is drawn
+        return browser.execute_script("return Array.from(arguments[0].querySelectorAll('tbody tr'))"
+                                      ".map(function (r) { return r.cells[1].textContent; });", section)
+
+    assert shown_ids() == ids[:VIEWER_PAGE_ROWS]
+    section.find_element("css selector", 'button[data-go="1"]').click()
+    WebDriverWait(browser, 10).until(lambda _: shown_ids() == ids[VIEWER_PAGE_ROWS:2 * VIEWER_PAGE_ROWS])
+    assert section.find_element("css selector", ".page-label").text == "page 2 of 3"
+    browser.execute_script("arguments[0].scrollIntoView()", section)
+    browser.save_screenshot(str(artifacts_dir / "leaderboard-samples-page2.png"))
+    section.find_element("css selector", 'button[data-go="1"]').click()
+    WebDriverWait(browser, 10).until(lambda _: shown_ids() == ids[2 * VIEWER_PAGE_ROWS:])
+    assert not section.find_element("css selector", 'button[data-go="1"]').is_enabled()
+    section.find_element("css selector", 'button[data-go="-1"]').click()
+    assert shown_ids() == ids[VIEWER_PAGE_ROWS:2 * VIEWER_PAGE_ROWS]  # cached: no second load
+    wrong = [row for row in section.find_elements("css selector", "tbody tr") if "incorrect" in row.text]
+    assert section.find_element("css selector", ".page-label").text == "page 2 of 3"
+    browser.find_element("css selector", 'input[value="bad"]').click()
+    visible = [row for row in section.find_elements("css selector", "tbody tr") if row.is_displayed()]
+    assert len(visible) == len(wrong) > 0  # the filter applies to a page loaded later too

@@ -10,8 +10,11 @@ built-in tasks and any ``--include_path``; it wraps ``TaskManager._get_config`` 
 an alias and a log line saying so); and it wraps ``TaskManager.load_task_or_group`` so that each
 comic_emotion task it builds is told lmms-eval's ``task_type`` (``simple`` or ``chat``, from the model
 class's ``is_simple``), which lmms-eval passes to its own YAML tasks but not to ``class:`` tasks such
-as ours (see :class:`comic_emotion.tasks.hooks.ComicEmotionTask`). Those are the only changes made to
-lmms-eval's behaviour.
+as ours (see :class:`comic_emotion.tasks.hooks.ComicEmotionTask`). It also wraps
+``EvaluationTracker.save_results_aggregated`` so that a ``comic_emotion_staged`` run's results JSON carries
+its stage record (:func:`install_checkpoint_record`), and ``lmms_eval.utils.make_table`` so that the
+printed table shows robust variants as one compact summary (:func:`install_robust_summary`). Those are
+the only changes made to lmms-eval's behaviour.
 
 With ``COMIC_EMOTION_TASKS_ONLY=1`` (set by ``comic-emotion run`` when only this package's tasks are
 requested) the built-in task tree is not indexed at all: walking its ~1,900 YAML files costs seconds
@@ -29,7 +32,10 @@ import functools
 import inspect
 import os
 import sys
+from pathlib import Path
 from typing import Any
+
+from comic_emotion.results import CHECKPOINT_KEY
 
 FALLBACK_HINT = (
     "comic-emotion-bench: could not register the comic_emotion tasks with this lmms-eval version; "
@@ -128,6 +134,126 @@ def _set_request_path(loaded: Any, task_type: str) -> None:
             _set_request_path(value, task_type)
 
 
+CHECKPOINT_HINT = (
+    "comic-emotion-bench: could not hook this lmms-eval version's results saving; a comic_emotion_staged run's "
+    "stage record (base, adapters, sha256) is kept only by comic-emotion stages"
+)
+
+
+def install_checkpoint_record() -> bool:
+    """Make lmms-eval's results JSON carry the stage record of a ``comic_emotion_staged`` run.
+
+    lmms-eval 0.7.3 writes the results dict in ``EvaluationTracker.save_results_aggregated``; the wrap
+    adds ``comic_emotion_checkpoint`` (:func:`comic_emotion.baselines.staged.checkpoint_record`: stage name,
+    base, every adapter's sha256 in order, merged or not, signature) to that dict before it is written,
+    for runs started by hand as well as by ``comic-emotion stages``. Other models' results are untouched.
+    """
+    try:
+        from lmms_eval.loggers.evaluation_tracker import EvaluationTracker
+
+        original = EvaluationTracker.save_results_aggregated
+        if list(inspect.signature(original).parameters)[1:4] != ["results", "samples", "datetime_str"]:
+            raise TypeError("EvaluationTracker.save_results_aggregated has an unexpected signature")
+    except Exception:  # another layout: results are saved as lmms-eval does, without the record
+        print(CHECKPOINT_HINT, file=sys.stderr)
+        return False
+    if getattr(original, _MARK, False):
+        return True
+
+    @functools.wraps(original)
+    def save_results_aggregated(self: Any, results: dict, samples: Any, datetime_str: str) -> Any:
+        config = results.get("config") if isinstance(results, dict) else None
+        if isinstance(config, dict) and config.get("model") == "comic_emotion_staged":
+            from comic_emotion.baselines.staged import checkpoint_record  # lazy: torch (the staged model class)
+
+            record = checkpoint_record(str(config.get("model_args") or ""))
+            if record is not None:
+                results[CHECKPOINT_KEY] = record  # read back by comic_emotion.results.Run
+        returned = original(self, results, samples, datetime_str)
+        try:  # where it went, for the line under the robustness summary (install_robust_summary)
+            written = Path(self.output_path) / self.general_config_tracker.model_name_sanitized / \
+                f"{self.date_id}_results.json"
+            _SAVED[id(results)] = written if written.is_file() else None
+        except Exception:  # noqa: BLE001 - the summary then names no file; nothing else depends on it
+            pass
+        return returned
+
+    setattr(save_results_aggregated, _MARK, True)
+    EvaluationTracker.save_results_aggregated = save_results_aggregated
+    return True
+
+
+# Results files lmms-eval wrote in this process, by the id of the results dict it then prints.
+_SAVED: dict[int, Path | None] = {}
+OWN_SUMMARY_ENV = "COMIC_EMOTION_OWN_SUMMARY"  # set by comic-emotion run/demo/stages, which print their own
+
+
+def install_robust_summary() -> bool:
+    """Make lmms-eval's printed results table show the robust variants as one compact summary.
+
+    For ``comic_emotion_robust`` lmms-eval 0.7.3 prints about 70 table rows per subtask (over 2,000 in
+    all). ``lmms_eval.utils.make_table`` is wrapped (before ``lmms_eval.__main__`` imports it): when the
+    results hold perturbed variants of our tasks, their rows give way to
+    :func:`comic_emotion.runner.robustness_summary` and a line naming the results file; every other task
+    keeps lmms-eval's rows. Only the printout changes: the results JSON is written before, and complete.
+    """
+    try:
+        import lmms_eval.utils as lmms_utils
+
+        original = lmms_utils.make_table
+        if list(inspect.signature(original).parameters)[:2] != ["result_dict", "column"]:
+            raise TypeError("lmms_eval.utils.make_table has an unexpected signature")
+    except Exception:  # another layout: lmms-eval prints its own table, as it would without us
+        return False
+    if getattr(original, _MARK, False):
+        return True
+
+    @functools.wraps(original)
+    def make_table(result_dict: dict, column: str = "results", *args: Any, **kwargs: Any) -> str:
+        summary = None if column != "results" or os.environ.get(OWN_SUMMARY_ENV) == "1" else \
+            _robust_summary(result_dict)
+        if summary is None:
+            return original(result_dict, column, *args, **kwargs)
+        text, shown = summary
+        groups = result_dict.get("groups") or {}  # lmms-eval prints those in a table of their own next
+        rest = {k: v for k, v in (result_dict.get("results") or {}).items() if k not in shown and k not in groups}
+        table = original({**result_dict, "results": rest}, column, *args, **kwargs) if rest else ""
+        return text + ("\n\n" + table if table else "")
+
+    setattr(make_table, _MARK, True)
+    for module in list(sys.modules.values()):  # modules that imported it already (none in lmms-eval 0.7.3's order)
+        if getattr(module, "make_table", None) is original and getattr(module, "__name__", "").startswith(
+                ("lmms_eval", "__main__")):
+            module.make_table = make_table
+    return True
+
+
+def _robust_summary(results: dict) -> tuple[str, set[str]] | None:
+    """(summary text, subtasks it shows) for results with perturbed variants of our tasks, else ``None``."""
+    import json
+    import tempfile
+
+    configs = results.get("configs") or {}
+    if not any(isinstance(c, dict) and (c.get("metadata") or {}).get("perturbation") for c in configs.values()):
+        return None
+    from comic_emotion.reports.robustness import robustness_report
+    from comic_emotion.runner import robustness_summary
+
+    saved = _SAVED.get(id(results))
+    try:
+        with tempfile.TemporaryDirectory() as tmp:  # the report reads results files; sample logs are not needed
+            path = Path(tmp) / "printed_results.json"
+            path.write_text(json.dumps(results, default=str), encoding="utf-8")
+            report = robustness_report([path])
+    except (ValueError, OSError, TypeError):
+        return None  # lmms-eval's own table then
+    where = (f"every metric of every subtask: {saved}; the full robustness report: comic-emotion robustness "
+             f"{saved} --out DIR" if saved else "every metric of every subtask: lmms-eval's results JSON "
+             "(pass --output_path to keep it)")
+    shown = {g["clean_task"] for g in report["groups"]} | {c["task"] for g in report["groups"] for c in g["cells"]}
+    return robustness_summary(report, detail=where), shown
+
+
 def register() -> list[Any]:
     """Entry point of the ``lmms_eval.models`` group: our model manifests (and task discovery)."""
     from lmms_eval.models.registry_v2 import ModelManifest
@@ -135,4 +261,6 @@ def register() -> list[Any]:
     from comic_emotion.baselines.registry import MODEL_CLASSES
 
     install_task_path()
+    install_checkpoint_record()
+    install_robust_summary()
     return [ModelManifest(model_id=name, simple_class_path=path) for name, path in MODEL_CLASSES.items()]

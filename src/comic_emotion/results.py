@@ -33,6 +33,8 @@ from comic_emotion.metrics.registry import PERTURBATION_CHANGED_KEY as CHANGED_K
 _NON_METRIC_KEYS = {"alias", "samples", "name", "sample_len", "sample_count"}
 # model_args that change where a model runs, not what it answers.
 _RUNTIME_ARGS = {"device", "device_map", "batch_size", "max_batch_size", "parallelize"}
+# A comic_emotion_staged run's stage record in its results JSON (written by comic_emotion.lmms_plugin).
+CHECKPOINT_KEY = "comic_emotion_checkpoint"
 
 
 class RunError(ValueError):
@@ -115,10 +117,15 @@ class Run:
     def checkpoint(self) -> str:
         """What identifies the weights: model_args without runtime-only keys (device, batch size).
 
-        For a staged fine-tune this is the base plus the adapter chain in order, as passed to the model.
+        For a staged fine-tune this is the base plus the adapter chain in order, as passed to the model, and
+        the signature (the adapters' sha256) of its stage record when the results JSON carries one.
         """
         parts = [p for p in self.model_args.split(",") if p.strip()]
         kept = [p.strip() for p in parts if p.split("=", 1)[0].strip() not in _RUNTIME_ARGS]
+        record = self.raw.get(CHECKPOINT_KEY)
+        signature = record.get("signature") if isinstance(record, Mapping) else None
+        if signature and not any(p.startswith("signature=") for p in kept):  # adapter contents, not only paths
+            kept.append(f"signature={signature}")
         return ",".join(sorted(kept)) or "-"
 
     @property

@@ -14,6 +14,7 @@ import functools
 import json
 import math
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -43,49 +44,83 @@ def run_lmms_eval(arguments: Sequence[str], *, output_path: str | os.PathLike[st
     JSON, and one line says how many rows were left out.
     """
     before = set(results_files(output_path)) if Path(output_path).exists() else set()
+    from comic_emotion.lmms_plugin import OWN_SUMMARY_ENV
+
     command = [sys.executable, "-m", "lmms_eval", *arguments, "--output_path", str(output_path)]
-    process = subprocess.Popen(command, env={**os.environ, **(env or {})}, start_new_session=True,
+    env = {**os.environ, **(env or {}), **({} if table else {OWN_SUMMARY_ENV: "1"})}  # the caller summarises
+    process = subprocess.Popen(command, env=env, start_new_session=True,
                                stdout=None if table else subprocess.PIPE, text=None if table else True)
-    left_out = 0
+    shown = TableFilter(sys.stdout)
     try:
         for line in [] if table else process.stdout:
-            if line.startswith("|"):  # a row of lmms-eval's markdown table
-                left_out += 1
-            else:
-                sys.stdout.write(line)
+            shown.write(line)
+        shown.close()
         returncode = process.wait()
     except BaseException:
         _stop(process)
         raise
     new = [p for p in results_files(output_path) if p not in before] if Path(output_path).exists() else []
-    if left_out and new:
-        print(f"(lmms-eval's table, {left_out} rows, left out: every number is in {new[-1]})", flush=True)
+    if shown.left_out and new:
+        print(f"(lmms-eval's table, {shown.left_out} rows, left out: every number is in {new[-1]})", flush=True)
     if returncode != 0 or not new:
         raise RunError(f"lmms-eval exited with code {returncode} and wrote "
                        f"{'no' if not new else 'a'} results file under {output_path}; see its log above")
     return new[-1]
 
 
+# The line lmms-eval 0.7.3's ``cli_evaluate`` prints before its banner and results table:
+# f"{model} ({model_args}), gen_kwargs: ({gen_kwargs}), limit: ..., offset: ..., num_fewshot: ..., batch_size: ..."
+_RESULTS_HEADER = re.compile(r"^\S+ \(.*\), gen_kwargs: \(.*\), limit: .*, offset: .*, num_fewshot: .*, batch_size: ")
+_BANNER_LINES = 8  # lmms_eval.utils.get_eval_banner: blank, title, motto, blank, branch, commit, blank (+ slack)
+
+
 class TableFilter:
-    """A stdout stand-in that drops the rows of lmms-eval's markdown table and counts them."""
+    """A stdout stand-in that leaves out lmms-eval's printed results block and counts its table rows.
+
+    lmms-eval 0.7.3 ends a run with one block on stdout: the model line (model, model_args, gen_kwargs,
+    limit, ...), its banner (title, motto, git branch and commit; :func:`lmms_eval.utils.get_eval_banner`)
+    and one or two markdown tables. All of it restates what the results JSON holds, so the whole block
+    goes, not only the table rows; any other line passes through unchanged.
+    """
 
     def __init__(self, stream: Any) -> None:
         self.stream, self.left_out, self._pending = stream, 0, ""
+        self._state, self._banner_left = "text", 0  # "text" | "banner" | "table"
+
+    def _keep(self, line: str) -> bool:
+        if self._state == "banner":
+            self._banner_left -= 1
+            if line.startswith("commit:") or self._banner_left <= 0:
+                self._state = "table"
+            return False
+        if line.startswith("|"):  # a row of lmms-eval's markdown table
+            self.left_out += 1
+            return False
+        if _RESULTS_HEADER.match(line):
+            self._state, self._banner_left = "banner", _BANNER_LINES
+            return False
+        if self._state == "table" and not line.strip():  # blank lines between and after the tables
+            return False
+        self._state = "text"
+        return True
 
     def write(self, text: str) -> int:
         self._pending += text
         *lines, self._pending = self._pending.split("\n")
         for line in lines:
-            if line.startswith("|"):
-                self.left_out += 1
-            else:
+            if self._keep(line):
                 self.stream.write(line + "\n")
         return len(text)
 
     def flush(self) -> None:
-        if self._pending and not self._pending.startswith("|"):
+        # A partial line waits for its end: judged half-written, a block's first line would get through cut off.
+        self.stream.flush()
+
+    def close(self) -> None:
+        """Pass on a last line that lacks its newline (unless it belongs to the block), then flush."""
+        if self._pending and self._keep(self._pending):
             self.stream.write(self._pending)
-            self._pending = ""
+        self._pending = ""
         self.stream.flush()
 
     def __getattr__(self, name: str) -> Any:  # isatty, encoding, fileno, ... of the real stream
@@ -140,22 +175,38 @@ def discard_new_files_on_interrupt(*directories: str | os.PathLike[str],
 SUMMARY_METRICS = registry.SUMMARY_METRICS
 
 
-def _cell(values: Mapping[str, float | None], metric: str) -> str:
-    value = values.get(metric)
+def value_cell(value: float | None, low: float | None = None, high: float | None = None) -> str:
+    """``"0.832 [0.80, 0.86]"``: a value and its 95 % CI in one short cell; ``"-"`` when undefined."""
     if value is None or math.isnan(value):
         return "-"
-    low, high = values.get(f"{metric}_ci_low"), values.get(f"{metric}_ci_high")
     if low is None or high is None:
         return f"{value:.3f}"
-    return f"{value:.3f} [{low:.2f}, {high:.2f}]"  # the value and its 95 % CI in one cell
+    return f"{value:.3f} [{low:.2f}, {high:.2f}]"
 
 
-def summary_table(results: Mapping[str, Any], *, metrics: Sequence[str] = SUMMARY_METRICS) -> str:
-    """A plain-text table: one row per subtask, its data source, and the chosen metrics (with 95 % CIs)."""
+def _cell(values: Mapping[str, float | None], metric: str) -> str:
+    return value_cell(values.get(metric), values.get(f"{metric}_ci_low"), values.get(f"{metric}_ci_high"))
+
+
+def format_columns(header: Sequence[str], body: Sequence[Sequence[object]]) -> list[str]:
+    """Left-aligned plain-text columns under a dashed rule: the compact tables every command prints."""
+    widths = [max(len(str(line[i])) for line in [header, *body]) for i in range(len(header))]
+    lines = ["  ".join(str(c).ljust(w) for c, w in zip(line, widths)).rstrip() for line in [header, *body]]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return lines
+
+
+def summary_table(results: Mapping[str, Any], *, metrics: Sequence[str] = SUMMARY_METRICS,
+                  skip: Iterable[str] = ()) -> str:
+    """A plain-text table: one row per subtask, its data source, and the chosen metrics (with 95 % CIs).
+
+    ``skip`` leaves out subtasks another table shows (:func:`robustness_summary`'s variants).
+    """
     configs = results.get("configs") or {}
+    skip = set(skip)
     rows = []
     for task, entry in sorted((results.get("results") or {}).items()):
-        if task not in configs:  # groups: their numbers are aggregates of the subtasks shown
+        if task not in configs or task in skip:  # groups: their numbers are aggregates of the subtasks shown
             continue
         values = metric_values(entry)
         metadata = configs[task].get("metadata") or {}
@@ -166,15 +217,48 @@ def summary_table(results: Mapping[str, Any], *, metrics: Sequence[str] = SUMMAR
     names = [m for m in metrics if any(m in values for _, _, values in rows)]
     header = ["task", "data", *names]
     body = [[task, source, *(_cell(values, m) for m in names)] for task, source, values in rows]
-    widths = [max(len(str(line[i])) for line in [header, *body]) for i in range(len(header))]
-    lines = ["  ".join(str(c).ljust(w) for c, w in zip(line, widths)).rstrip() for line in [header, *body]]
-    lines.insert(1, "  ".join("-" * w for w in widths))
+    lines = format_columns(header, body)
     note = partial_note(results, [task for task, _, _ in rows])
     if note:
         lines.insert(0, f"PARTIAL RUN: {note.split(': ', 1)[1]}; not a full evaluation")
     if any(source == "demo" for _, source, _ in rows):
         lines.insert(0, DEMO_BANNER)
     lines += group_lines(results)
+    return "\n".join(lines)
+
+
+def robustness_summary(report: Mapping[str, Any], *, detail: str) -> str:
+    """The compact view of a robustness report (:func:`comic_emotion.reports.robustness.robustness_report`).
+
+    Per (model, dataset, split): the clean row first, then one row per perturbation x severity, worst
+    relative drop first, each with the headline metric and its 95 % CI in one cell. Variants whose metric
+    is undefined (N/A) are hidden and counted; ``detail`` is the closing line saying where everything is.
+    """
+    from comic_emotion.reports.robustness_render import partial_banner  # lazy: the CLI imports this module
+
+    metric = report["metric"]
+    lines = [DEMO_BANNER] if report.get("synthetic") else []
+    if report.get("partial"):
+        lines.append(partial_banner(report["partial"]))
+    hidden = []
+    for group in report["groups"]:
+        defined = [c for c in group["cells"] if c["score"] is not None]
+        hidden += [f"{group['dataset']} {c['perturbation']} s{c['severity']}" for c in group["cells"]
+                   if c["score"] is None]
+        defined.sort(key=lambda c: (-math.inf if c["relative_drop"] is None else -c["relative_drop"],
+                                    c["perturbation"], c["severity"]))
+        body = [["clean", "", value_cell(group["clean_score"], *(group.get("clean_ci") or (None, None))), "", ""]]
+        body += [[c["perturbation"], f"s{c['severity']}", value_cell(c["score"], *(c.get("ci") or (None, None))),
+                  "-" if c["relative_drop"] is None else f"{100 * c['relative_drop'] + 0.0:+.1f} %",
+                  c["category"].replace("_", " ")] for c in defined]
+        direction = "higher" if report["higher_is_better"] else "lower"
+        lines += ["", f"{group['model']} on {group['dataset']}/{group['split']} ({group['clean_task']} = clean; "
+                  f"{metric}, {direction} is better; worst drop first)"]
+        lines += format_columns(["perturbation", "severity", f"{metric} [95% CI]", "drop vs clean", "kind"], body)
+    if hidden:
+        named = ", ".join(hidden[:4]) + (", ..." if len(hidden) > 4 else "")
+        lines.append(f"{len(hidden)} rows with {metric} undefined (N/A) hidden: {named}")
+    lines.append(detail)
     return "\n".join(lines)
 
 

@@ -23,7 +23,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", "--output", dest="out", default=None, help="directory for robustness.json, robustness.md, robustness.png")
     parser.add_argument("--metric", default="macro_f1", help="headline metric (default: %(default)s)")
     parser.add_argument("--reference", default=None, help="model whose errors normalise the mCE")
-    parser.add_argument("--json", action="store_true", help="print the JSON report instead of markdown")
+    parser.add_argument("--json", action="store_true", help="print the JSON report instead of the summary")
+    parser.add_argument("--full", action="store_true", help="print the whole markdown report instead of the "
+                        "summary (one row per perturbation and severity, worst drop first)")
     parser.set_defaults(func=run)
 
 
@@ -44,7 +46,18 @@ def run(args: argparse.Namespace) -> int:
         write_json_atomic(out / "robustness.json", report)
         write_text_atomic(out / "robustness.md", markdown + "\n")
         plot(report, out / "robustness.png")
-    print(json.dumps(report, indent=2, ensure_ascii=False) if args.json else markdown)
-    if args.out:
+    if args.json:
+        print(json.dumps(report, indent=2, ensure_ascii=False))
+    elif args.full or not report["groups"]:  # only the cross-style matrix: short already
+        print(markdown)
+    else:
+        from comic_emotion.runner import robustness_summary
+
+        where = (f"full report (coverage, flip rate, mCE, cross-style): {Path(args.out) / 'robustness.md'}, "
+                 "robustness.json, robustness.png" if args.out else
+                 "full report (coverage, flip rate, mCE, cross-style): --full prints it, --out DIR writes "
+                 "robustness.md, .json and .png")
+        print(robustness_summary(report, detail=where))
+    if args.out and (args.json or args.full or not report["groups"]):
         print(f"\nwritten: {Path(args.out) / 'robustness.json'}, robustness.md, robustness.png")
     return 0

@@ -49,7 +49,7 @@ def _option(arguments: list[str], name: str) -> str | None:
 
 def run(args: argparse.Namespace) -> int:
     from comic_emotion.cli.main import CliError
-    from comic_emotion.lmms_plugin import TASKS_ONLY_ENV
+    from comic_emotion.lmms_plugin import OWN_SUMMARY_ENV, TASKS_ONLY_ENV
     from comic_emotion.model_routes import failure_message, model_route
     from comic_emotion.results import RunError, check_results, read_results, results_files
     from comic_emotion.runner import (
@@ -78,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(missing[0] + (f" (and {len(missing) - 1} more subtasks)" if len(missing) > 1 else ""))
     if all(name.startswith("comic_emotion") for name in names):
         os.environ[TASKS_ONLY_ENV] = "1"
+    os.environ[OWN_SUMMARY_ENV] = "1"  # the summary below replaces lmms-eval's table (and the plugin's)
     before = set(results_files(output)) if Path(output).exists() else set()
     arguments = _on_cpu_without_gpu(arguments)
     model = _option(arguments, "--model")
@@ -94,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
     table = TableFilter(sys.stdout)  # lmms-eval's ~56 rows per subtask; the compact summary follows
     with discard_new_files_on_interrupt(output, names=LMMS_EVAL_OUTPUTS), contextlib.redirect_stdout(table):
         lmms_main.cli_evaluate()
-    table.flush()
+    table.close()
     if int(os.environ.get("RANK", "0")) != 0:  # under accelerate launch only rank 0 writes results
         return _exit(0)
     new = [p for p in results_files(output) if p not in before] if Path(output).exists() else []
@@ -114,9 +115,28 @@ def run(args: argparse.Namespace) -> int:
         return _exit(1)
     if table.left_out:
         print(f"(lmms-eval's table, {table.left_out} rows, left out: every number is in {new[-1]})")
-    print(summary_table(results))
+    shown = _print_robustness_summary(results, new[-1])
+    if shown is None or set(results.get("configs") or {}) - shown:
+        print(summary_table(results, skip=shown or ()))
     print(f"\nresults: {new[-1]}")
     return _exit(0)
+
+
+def _print_robustness_summary(results: dict, path: Path) -> set[str] | None:
+    """For a run with perturbed variants (comic_emotion_robust), print their compact summary; the tasks shown.
+
+    ``None`` when the run has no variant. The other subtasks get the usual table.
+    """
+    from comic_emotion.reports.robustness import robustness_report
+    from comic_emotion.runner import robustness_summary
+
+    configs = results.get("configs") or {}
+    if not any((c.get("metadata") or {}).get("perturbation") for c in configs.values()):
+        return None
+    report = robustness_report([path])
+    print(robustness_summary(report, detail=f"every metric of every subtask: {path}; the full robustness report "
+                             f"(coverage, flip rate, mCE, cross-style): comic-emotion robustness {path} --out DIR"))
+    return {g["clean_task"] for g in report["groups"]} | {c["task"] for g in report["groups"] for c in g["cells"]}
 
 
 def _record_errors(lmms_main: ModuleType) -> list[BaseException]:
