@@ -36,6 +36,7 @@ class CpuBaseline(lmms):
         if str(device) != "cpu" and not str(device).startswith("cuda"):
             raise ValueError(f"{type(self).__name__}: device must be cpu or cuda[:N], got {device!r}")
         self.batch_size_per_gpu = int(batch_size)
+        # lazy: torch
         import torch
         import torch.distributed as dist
 

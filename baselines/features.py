@@ -38,6 +38,7 @@ def text_of(record: Mapping[str, Any]) -> str:
 
 def hashing_vectorizer():
     """Stateless char n-gram counter (``char_wb``, 1–3): works for Japanese without a tokenizer."""
+    # lazy: scikit-learn
     from sklearn.feature_extraction.text import HashingVectorizer
 
     return HashingVectorizer(analyzer="char_wb", ngram_range=TEXT_NGRAMS, n_features=TEXT_FEATURES,
@@ -51,6 +52,7 @@ def text_counts(records: Sequence[Mapping[str, Any]]):
 
 def tfidf(counts, idf: np.ndarray):
     """Sublinear TF times IDF, each row L2-normalised (sklearn's ``TfidfTransformer`` formula)."""
+    # lazy: scikit-learn
     from sklearn.preprocessing import normalize
 
     weighted = counts.copy()

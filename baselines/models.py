@@ -25,7 +25,17 @@ import numpy as np
 from comic_emotion.baselines import features as F
 from comic_emotion.baselines import multitask
 
-from comic_emotion.storage import DataError, atomic_path, file_lock, sha256_file, write_json_atomic
+import comic_emotion
+from comic_emotion.data import cache_root, resolve_split
+from comic_emotion.storage import (
+    DataError,
+    atomic_path,
+    file_lock,
+    load_split_dataset,
+    sha256_file,
+    write_json_atomic,
+)
+from comic_emotion.taxonomy import label_set
 
 KINDS = ("text", "image", "concat", "late_fusion", "multitask")
 FORMAT = "comic-emotion-baseline"
@@ -79,6 +89,7 @@ class DatasetModel:
             raw = np.stack([F.image_features(image, record) for image, record in zip(images, records)])
             out["image"] = (raw - self.arrays["image_mean"]) / self.arrays["image_scale"]
         if kind in ("concat", "multitask"):
+            # lazy: SciPy
             from scipy import sparse
 
             weight = _image_block_weight() if kind == "concat" else multitask.image_block_weight()
@@ -141,6 +152,7 @@ def _label_matrix(records: Sequence[Mapping[str, Any]], labels: tuple[str, ...])
 
 def _fit_heads(x, y: np.ndarray, c: float) -> tuple[np.ndarray, np.ndarray]:
     """One-vs-rest logistic regressions; a label constant in training gets a constant score."""
+    # lazy: scikit-learn
     from sklearn.linear_model import LogisticRegression
 
     coef = np.zeros((y.shape[1], x.shape[1]), dtype=np.float32)
@@ -169,6 +181,7 @@ def _out_of_fold_logits(x, y: np.ndarray, c: float) -> np.ndarray:
 def fit_dataset(kind: str, records: Sequence[Mapping[str, Any]], images: Sequence[Any],
                 labels: Sequence[str]) -> DatasetModel:
     """Fit one kind on the training records (and their PIL images) of one dataset."""
+    # lazy: scikit-learn
     from sklearn.linear_model import LogisticRegression, Ridge
 
     if kind not in KINDS:
@@ -227,9 +240,8 @@ class Artifact:
 def save_artifact(directory: str | os.PathLike[str], kind: str, models: Mapping[str, DatasetModel],
                   provenance: Mapping[str, Mapping[str, Any]]) -> Path:
     """Write ``models`` (dataset key -> model) and the manifest into ``directory`` (files written atomically)."""
+    # lazy: scikit-learn
     import sklearn
-
-    import comic_emotion
 
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -286,8 +298,6 @@ def load_artifact(directory: str | os.PathLike[str], *, kind: str) -> Artifact:
 
 def training_rows(dataset: str, split: str) -> tuple[list[dict[str, Any]], list[Any], dict[str, Any]]:
     """Records, PIL images and provenance of one split (real if prepared, else demo)."""
-    from comic_emotion.data import resolve_split
-    from comic_emotion.storage import load_split_dataset
 
     resolved = resolve_split(dataset, split)
     table = load_split_dataset(resolved.path)
@@ -300,7 +310,6 @@ def training_rows(dataset: str, split: str) -> tuple[list[dict[str, Any]], list[
 
 def train(kind: str, datasets: Iterable[str], split: str, out: str | os.PathLike[str]) -> Path:
     """Fit ``kind`` on ``split`` of every dataset and save one artefact directory."""
-    from comic_emotion.taxonomy import label_set
 
     models, provenance = {}, {}
     for dataset in datasets:
@@ -312,7 +321,6 @@ def train(kind: str, datasets: Iterable[str], split: str, out: str | os.PathLike
 
 def cached_model(kind: str, dataset: str, split: str) -> DatasetModel:
     """The model of ``kind`` for one dataset, trained on first use and cached in ``$COMIC_EMOTION_CACHE``."""
-    from comic_emotion.data import cache_root, resolve_split
 
     resolved = resolve_split(dataset, split)
     directory = cache_root() / "baselines" / f"{kind}-f{FORMAT_VERSION}-{dataset}-{split}-{resolved.data_hash[:16]}"

@@ -70,6 +70,7 @@ def targets(records: Sequence[Mapping[str, Any]], y: np.ndarray,
 
 def fit(x, target: np.ndarray):
     """The seeded scikit-learn network fitted on all targets jointly (the shared hidden layer)."""
+    # lazy: scikit-learn
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.neural_network import MLPRegressor
 

@@ -130,6 +130,7 @@ def _same_base(recorded: str, base: str) -> bool:
 
 def read_adapter(path: str | os.PathLike[str], base: str, *, check_base: bool = True) -> Adapter:
     """Check one adapter directory (files, config, base, safetensors header) and hash its files."""
+    # lazy: safetensors
     from safetensors import safe_open
 
     directory = Path(path)
@@ -182,6 +183,7 @@ def plan_checkpoint(base: str, adapters: Sequence[str], *, merged: bool = False,
 
 def check_shapes(model: Any, adapter: Adapter) -> None:
     """Every LoRA matrix must fit the base layer it targets; fail naming the adapter file and the layer."""
+    # lazy: safetensors
     from safetensors.torch import load_file
 
     weights = adapter.path / "adapter_model.safetensors"
@@ -210,6 +212,7 @@ def check_shapes(model: Any, adapter: Adapter) -> None:
 
 def apply_adapters(model: Any, adapters: Sequence[Adapter], *, merge: bool) -> Any:
     """The base with every adapter applied in order; merged into the weights one by one if ``merge``."""
+    # lazy: PEFT
     from peft import PeftModel
 
     for adapter in adapters:
@@ -244,6 +247,7 @@ class _StagedMixin:
 
     def __init__(self, *, adapters: Any = "", merge: Any = False, signature: Any = "", dtype: str = "",
                  check_base: Any = True, **kwargs: Any) -> None:
+        # lazy: torch
         import torch
         from loguru import logger
 
@@ -276,6 +280,7 @@ class _StagedMixin:
 
 def staged_class(model_class: str) -> type:
     """The lmms-eval simple class of ``model_class`` with the adapter chain mixed in."""
+    # lazy: lmms-eval (imports torch)
     from lmms_eval import models
 
     inner = models.get_model(model_class, force_simple=True)
@@ -301,6 +306,7 @@ class StagedCheckpoint(lmms):
         here, not of ``StagedCheckpoint`` itself. Adapter lists, signatures, dtypes and paths are kept
         as strings: lmms-eval turns numeric-looking values into numbers.
         """
+        # lazy: lmms-eval (imports torch)
         from lmms_eval.utils import simple_parse_args_string
 
         args = simple_parse_args_string(arg_string)

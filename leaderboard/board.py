@@ -22,10 +22,12 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from comic_emotion.data import domain_of
 from comic_emotion.leaderboard.ranking import OVERALL_DOMAINS, overall_score, task_score
 from comic_emotion.metrics.registry import metric_spec
+
+from comic_emotion.data import domain_of
 from comic_emotion.results import CHECKPOINT_KEY, Run, RunError, TaskResult, load_run
+from comic_emotion.storage import file_lock, write_json_atomic
 
 SCHEMA_VERSION = "1.1"
 OFFICIAL_METRIC = "macro_f1"
@@ -54,6 +56,7 @@ def _inline_refs(node: Any, defs: Mapping[str, Any]) -> Any:
 
 @lru_cache(maxsize=1)
 def _validator() -> Any:
+    # lazy: jsonschema
     import jsonschema
 
     schema = board_schema()
@@ -220,6 +223,7 @@ def build_entry(run: Run, *, stage: Mapping[str, Any] | None = None) -> dict[str
 def _robustness(run: Run) -> dict[str, Any] | None:
     if not any(t.variant for t in run.tasks.values()):
         return None
+    # lazy: NumPy and matplotlib (comic_emotion.reports)
     from comic_emotion.reports.robustness import robustness_report
 
     report = robustness_report([run.path])
@@ -285,7 +289,6 @@ def add_results(board_path: str | os.PathLike[str], results_paths: Sequence[str 
     -------
     list of (entry key, "added" | "replaced"), one per results file. Nothing is written unless all succeed.
     """
-    from comic_emotion.storage import file_lock
 
     if isinstance(sample_logs, (list, tuple)) and len(results_paths) != 1:
         raise BoardError("explicit sample logs need exactly one results file")
@@ -326,9 +329,8 @@ def add_results(board_path: str | os.PathLike[str], results_paths: Sequence[str 
         new_keys = {key for key, _ in outcome}
         validate_board({**board, "entries": [e for e in board["entries"] if e["key"] in new_keys]},
                        where=str(board_path))
+        # lazy: NumPy (rank intervals)
         from comic_emotion.leaderboard.rank_intervals import samples_dir, write_entry_rows
-
-        from comic_emotion.storage import write_json_atomic
 
         for key, rows in new_rows.items():
             if rows:
@@ -342,6 +344,7 @@ def add_results(board_path: str | os.PathLike[str], results_paths: Sequence[str 
 
 def _rank_intervals(board: Mapping[str, Any], board_path: Path,
                     new_rows: Mapping[str, Mapping[str, list[dict]]]) -> dict[str, Any]:
+    # lazy: NumPy (rank intervals)
     from comic_emotion.leaderboard.rank_intervals import compute_rank_intervals, read_entry_rows
 
     rows = {e["key"]: new_rows[e["key"]] if e["key"] in new_rows else read_entry_rows(board_path, e["key"])

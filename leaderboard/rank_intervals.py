@@ -29,6 +29,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from comic_emotion.leaderboard.board import BoardError
+from comic_emotion.leaderboard.ranking import EMOTION_OFFICIAL_METRICS, OVERALL_DOMAINS
+
+from comic_emotion.storage import write_json_atomic
+
 N_RESAMPLES = 1000
 SEED = 0
 LEVEL = 0.95
@@ -42,7 +47,6 @@ def samples_dir(board_path: str | os.PathLike[str]) -> Path:
 
 def write_entry_rows(board_path: str | os.PathLike[str], key: str, rows: Mapping[str, Sequence[Mapping[str, Any]]]) -> None:
     """Keep an entry's per-task sample rows beside the board (atomic), for later rank intervals."""
-    from comic_emotion.storage import write_json_atomic
 
     write_json_atomic(samples_dir(board_path) / f"{key}.json", {"key": key, "tasks": {t: list(r) for t, r in rows.items()}})
 
@@ -54,7 +58,6 @@ def read_entry_rows(board_path: str | os.PathLike[str], key: str) -> dict[str, l
     except FileNotFoundError:
         return None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        from comic_emotion.leaderboard.board import BoardError
 
         raise BoardError(f"{path}: sample rows of entry {key} are not valid JSON ({exc}); add that run again "
                          "with --replace") from None
@@ -63,6 +66,7 @@ def read_entry_rows(board_path: str | os.PathLike[str], key: str) -> dict[str, l
 
 def _draws(metric: str, rows: list[dict], weights: Any) -> Any:
     """Resampled values of ``metric`` (one per weight row), or ``None`` when not every row enters it."""
+    # lazy: NumPy
     import numpy as np
     from comic_emotion.metrics.scoring import prepare
 
@@ -77,6 +81,7 @@ def _draws(metric: str, rows: list[dict], weights: Any) -> Any:
 def rank_table(observed: Mapping[str, float], draws: Mapping[str, Any], *, lower_is_better: bool = False,
                level: float = LEVEL) -> dict[str, dict[str, Any]]:
     """``{key: {"rank", "interval", "group"}}`` from observed scores and (n_resamples,) draws per entry."""
+    # lazy: NumPy
     import numpy as np
 
     keys = sorted(observed, key=lambda k: ((observed[k] if lower_is_better else -observed[k]), k))
@@ -103,11 +108,12 @@ def rank_table(observed: Mapping[str, float], draws: Mapping[str, Any], *, lower
 
 def compute_rank_intervals(board: Mapping[str, Any], rows_by_key: Mapping[str, Mapping[str, list[dict]] | None]) -> dict[str, Any]:
     """The board's ``rank_intervals`` block (see the module docstring)."""
+    # lazy: NumPy
     import numpy as np
-    from comic_emotion.metrics.registry import metric_spec
 
-    from comic_emotion.leaderboard.ranking import EMOTION_OFFICIAL_METRICS, OVERALL_DOMAINS
+    # lazy: NumPy (comic_emotion.metrics)
     from comic_emotion.metrics.bootstrap import resample_weights
+    from comic_emotion.metrics.registry import metric_spec
 
     tasks = board["tasks"]
     names = sorted(tasks)

@@ -35,6 +35,7 @@ def task_score(result: TaskResult, metric: str) -> dict[str, Any]:
     if value is not None and low is not None and high is not None:
         return {"value": value, "ci": [low, high]}
     if value is not None and result.rows:
+        # lazy: NumPy (comic_emotion.metrics)
         from comic_emotion.metrics.scoring import score_metric
 
         score = score_metric(metric, result.rows, seed=SEED, n_resamples=N_RESAMPLES)
@@ -43,6 +44,7 @@ def task_score(result: TaskResult, metric: str) -> dict[str, Any]:
 
 
 def _resampled(result: TaskResult, metric: str, seed: int):
+    # lazy: NumPy
     import numpy as np
     from comic_emotion.metrics.bootstrap import resample_weights
     from comic_emotion.metrics.scoring import prepare
@@ -73,6 +75,7 @@ def overall_score(tasks: Mapping[str, TaskResult], headers: Mapping[str, Mapping
     names = [n for d in OVERALL_DOMAINS for n in by_domain[d]]
     if not all(tasks[n].rows for n in names):
         return {"value": value, "ci": None}
+    # lazy: NumPy
     import numpy as np
 
     per_domain = []

@@ -25,6 +25,7 @@ Thresholds are user input (YAML, read with ``yaml.safe_load`` only)::
 
 from __future__ import annotations
 
+import difflib
 import json
 import math
 import os
@@ -33,8 +34,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from comic_emotion.data import DEMO_BANNER
+import yaml
 from comic_emotion.metrics.registry import HEADLINE_METRICS, METRICS, metric_spec
+
+from comic_emotion.data import DEMO_BANNER
 from comic_emotion.results import Run, RunError, TaskResult, load_run
 
 DEFAULT_THRESHOLDS = {"alpha": 0.05, "max_drop": 0.0}
@@ -90,7 +93,6 @@ def load_thresholds(path: str | os.PathLike[str] | None) -> dict[str, Any]:
     """Read and validate a thresholds YAML (``yaml.safe_load``); ``None`` gives the defaults."""
     if path is None:
         return {"default": dict(DEFAULT_THRESHOLDS), "metrics": {}, "tasks": {}, "gate": list(GATED_BY_DEFAULT)}
-    import yaml
 
     try:
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
@@ -128,8 +130,6 @@ def load_thresholds(path: str | os.PathLike[str] | None) -> dict[str, Any]:
 
 
 def _did_you_mean(name: str, known: Any) -> str:
-    import difflib
-
     close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.8)
     return f"did you mean {close[0]}? " if close else ""
 
@@ -151,6 +151,7 @@ def _aligned(task: str, a: TaskResult, b: TaskResult) -> tuple[list[dict], list[
 
 
 def _resampled(prepared: Any, weights: Any) -> Any:
+    # lazy: NumPy
     import numpy as np
 
     if prepared.from_sums is not None:
@@ -161,6 +162,7 @@ def _resampled(prepared: Any, weights: Any) -> Any:
 def paired_test(metric: str, rows_a: list[dict], rows_b: list[dict]) -> tuple[float | None, float | None,
                                                                                 float | None, str]:
     """(CI low, CI high, p-value, test name) of candidate − baseline over aligned rows."""
+    # lazy: NumPy
     import numpy as np
     from comic_emotion.metrics.bootstrap import mcnemar_exact, percentile_interval, resample_weights
     from comic_emotion.metrics.scoring import prepare

@@ -18,10 +18,13 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from comic_emotion.leaderboard.board import BoardError, build_entry, read_board
+from comic_emotion.leaderboard.ranking import OVERALL_DOMAINS, rank_with_ties
 from comic_emotion.metrics.registry import metric_spec
 
-from comic_emotion.leaderboard.board import BoardError, read_board
-from comic_emotion.leaderboard.ranking import OVERALL_DOMAINS, rank_with_ties
+from comic_emotion.data import resolve_split
+from comic_emotion.results import load_run
+from comic_emotion.storage import data_hash, read_manifest, write_text_atomic
 
 THUMBNAIL_PX = 96
 MAX_VIEWER_SAMPLES = 2000
@@ -125,7 +128,6 @@ def render(board_path: str | os.PathLike[str], out_dir: str | os.PathLike[str], 
         lmms-eval results files whose sample logs sit beside them: one sample viewer each, linked
         from the entry with the same key.
     """
-    from comic_emotion.storage import write_text_atomic
 
     board = read_board(board_path)
     if board is None:
@@ -149,8 +151,6 @@ def render(board_path: str | os.PathLike[str], out_dir: str | os.PathLike[str], 
 
 def _thumbnails(metadata: Mapping[str, Any], ids: set[str]) -> dict[str, str]:
     """data: URIs of small JPEG thumbnails for ``ids``, when the task's data is here with the same hash."""
-    from comic_emotion.data import resolve_split
-    from comic_emotion.storage import data_hash, read_manifest
 
     try:
         if metadata.get("data_path"):
@@ -164,6 +164,7 @@ def _thumbnails(metadata: Mapping[str, Any], ids: set[str]) -> dict[str, str]:
         return {}
     if found != metadata.get("data_hash"):
         return {}  # other data than the run saw: showing it would mislead
+    # lazy: pyarrow
     import pyarrow.parquet as pq
     from PIL import Image
 
@@ -187,8 +188,6 @@ def viewer_page(results_path: str | os.PathLike[str]) -> tuple[str, str, dict[st
     The HTML holds the first :data:`VIEWER_PAGE_ROWS` samples of each task; the page scripts (file names
     relative to the viewer's folder, ``<key>/<task>-p<N>.js``) hold the rest, one page each, loaded on demand.
     """
-    from comic_emotion.leaderboard.board import build_entry
-    from comic_emotion.results import load_run
 
     run = load_run(results_path)
     clean = run.clean_tasks()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from importlib.metadata import version
 from typing import Any
 
 import numpy as np
@@ -271,6 +272,7 @@ def clustering(which: str) -> Callable[[Rows, tuple[str, ...]], Prepared | None]
         scored = [r for r in rows if r.get("clusters_gold")]
         if not scored:
             return None
+        # lazy: scikit-learn
         import sklearn.metrics as skm
 
         fn = {"ari": skm.adjusted_rand_score, "ami": skm.adjusted_mutual_info_score,
@@ -360,7 +362,6 @@ def rouge(rouge_type: str, *, kind: str = "explanation") -> Callable[[Rows, tupl
         scored = _text_rows(rows, refs)
         if not scored:
             return None
-        from importlib.metadata import version
 
         values = np.asarray([r[field][which] for r in scored], dtype=float)
         return Prepared(np.stack([values, np.ones_like(values)], 1), lambda s: s[..., 0] / s[..., 1],

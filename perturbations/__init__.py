@@ -13,10 +13,20 @@ from __future__ import annotations
 from typing import Any
 
 from comic_emotion.perturbations.base import (
-    CATEGORIES, SEVERITIES, Description, Item, Perturbation, check_severity, rng_for,
+    CATEGORIES,
+    SEVERITIES,
+    Description,
+    Item,
+    Perturbation,
+    check_severity,
+    rng_for,
 )
 from comic_emotion.perturbations.occlusion import (
-    BubbleAblation, BubbleOcclusion, FaceAblation, FaceOcclusion, PatchOcclusion,
+    BubbleAblation,
+    BubbleOcclusion,
+    FaceAblation,
+    FaceOcclusion,
+    PatchOcclusion,
 )
 from comic_emotion.perturbations.text_noise import OcrNoise
 from comic_emotion.perturbations.translation import TRANSLATION_SHIFTS, TranslationShift

@@ -10,12 +10,23 @@ timestamp chunks).
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 from typing import Any, Iterator
 
 from comic_emotion.perturbations.base import Item, Perturbation
+
+from comic_emotion.data import resolve_split
+from comic_emotion.schema import validate_sample
 from comic_emotion.storage import (
-    DataError, MANIFEST, canonical_json, read_manifest, sha256_file, write_json_atomic, write_split,
+    MANIFEST,
+    DataError,
+    canonical_json,
+    data_hash,
+    read_manifest,
+    sha256_file,
+    write_json_atomic,
+    write_split,
 )
 
 
@@ -29,17 +40,15 @@ def _source(data: str, split: str) -> tuple[Path, dict[str, Any]]:
             raise DataError(f"{path}: split file not found")
         manifest = read_manifest(path.parent) if (path.parent / MANIFEST).is_file() else {}
         return path, manifest
-    from comic_emotion.data import resolve_split
 
     resolved = resolve_split(data, split)
     return resolved.path, dict(resolved.manifest)
 
 
 def _rows(path: Path, perturbation: Perturbation, counts: dict[str, int]) -> Iterator[tuple[dict, bytes | None]]:
+    # lazy: pyarrow
     import pyarrow.parquet as pq
     from PIL import Image
-
-    from comic_emotion.schema import validate_sample
 
     try:
         handle = pq.ParquetFile(path)
@@ -48,8 +57,6 @@ def _rows(path: Path, perturbation: Perturbation, counts: dict[str, int]) -> Ite
     for group in range(handle.num_row_groups):
         table = handle.read_row_group(group, columns=["sample", "image"])
         for text, image in zip(table.column("sample").to_pylist(), table.column("image").to_pylist()):
-            import json
-
             record = json.loads(text)
             data = None if image is None else image.get("bytes")
             try:
@@ -94,7 +101,6 @@ def export_perturbed(perturbation: Perturbation, data: str, output: str | Path, 
     target = output / f"{split}.parquet"
     write_split(target, _rows(source, perturbation, counts))
     description = perturbation.description.to_dict()
-    from comic_emotion.storage import data_hash
 
     out = {
         **{k: v for k, v in manifest.items() if k not in ("splits", "perturbation", "derived_from")},

@@ -26,6 +26,7 @@ GRID = 8  # patch occlusion masks cells of an 8x8 grid: exact, non-overlapping a
 
 def _fill_boxes(image: Any, boxes: Iterable[Sequence[float]]):
     """A copy of ``image`` with each ``[x, y, w, h]`` box filled grey (boxes clipped to the image)."""
+    # lazy: Pillow
     from PIL import ImageColor
 
     out = image.convert("RGB") if image.mode == "P" else image.copy()

@@ -21,6 +21,8 @@ changed (nothing to restore, and no 100 µs ``np.random.get_state`` per sample);
 
 from __future__ import annotations
 
+import json
+import os
 import random
 from functools import lru_cache
 from typing import Any
@@ -75,9 +77,8 @@ def _script(lang: str) -> str:
 def _confusion_map(script: str) -> dict[str, list[str]]:
     if script == "cjk":
         return CJK_CONFUSIONS
-    import json
-    import os
 
+    # lazy: nlpaug
     from nlpaug.util import LibraryUtil
 
     with open(os.path.join(LibraryUtil.get_res_dir(), "char", "ocr", "en.json"), encoding="utf-8") as handle:
@@ -89,6 +90,7 @@ def _confusion_map(script: str) -> dict[str, list[str]]:
 
 def build_augmenter(op: str, script: str, word_p: float, char_p: float):
     """The nlpaug augmenter for one error type (public so the benchmark calls the very same object raw)."""
+    # lazy: nlpaug
     import nlpaug.augmenter.char as nac
     import nlpaug.augmenter.word as naw
 

@@ -44,6 +44,7 @@ class MachineTranslator:
         The model loads on first use (constructing a shift that never needs MT costs nothing); NLLB
         needs the language codes, MarianMT checkpoints are one direction and ignore them.
         """
+        # lazy: transformers
         from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
         if self._model is None:

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from comic_emotion.data import domain_of
 from comic_emotion.metrics.scoring import aggregate
+
+from comic_emotion.data import domain_of
 from comic_emotion.results import TaskResult
 from comic_emotion.taxonomy import CANONICAL, canonicalise, label_set
 

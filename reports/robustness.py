@@ -31,6 +31,7 @@ from comic_emotion.metrics.registry import PERTURBATION_CHANGED_KEY as CHANGED_K
 from comic_emotion.metrics.scoring import aggregate
 from comic_emotion.perturbations import PERTURBATIONS
 from comic_emotion.reports.cross_style import cross_style_matrix
+
 from comic_emotion.results import Run, RunError, TaskResult, load_run
 
 

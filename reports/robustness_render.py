@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from comic_emotion.data import DEMO_BANNER
+from comic_emotion.storage import atomic_path
 
 SECTIONS = (("robustness", "Noise robustness"), ("cross_language", "Cross-language (translation shift)"),
             ("ablation", "Modality ablations (full masks; not averaged into robustness)"))
@@ -71,10 +72,10 @@ def to_markdown(report: dict[str, Any]) -> str:
 
 def plot(report: dict[str, Any], path: str | Path) -> None:
     """Write :func:`figure` as a PNG (same bytes for the same report)."""
+    # lazy: matplotlib
     import matplotlib.pyplot as plt
 
     figure_ = figure(report)
-    from comic_emotion.storage import atomic_path
 
     with atomic_path(path) as tmp:
         # metadata None: no Software/date chunks, so reruns write the same bytes
@@ -89,9 +90,11 @@ def figure(report: dict[str, Any]) -> Any:
     are nudged apart sideways by a few hundredths of a severity step, so identical curves (e.g. two
     perturbations that changed nothing) stay visible instead of hiding one another.
     """
+    # lazy: matplotlib
     import matplotlib
 
     matplotlib.use("Agg")
+    # lazy: matplotlib
     import matplotlib.pyplot as plt
 
     groups = report["groups"] or []

@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from comic_emotion.data import DEMO_BANNER
 from comic_emotion.metrics import registry
 from comic_emotion.metrics.registry import metric_spec
 from comic_emotion.metrics.scoring import score_metric
+
+from comic_emotion.data import DEMO_BANNER
 from comic_emotion.results import Run, RunError
 
 

@@ -17,6 +17,8 @@ next to the score.
 import datasets
 import evaluate
 
+from comic_emotion.taxonomy import label_set as get_label_set
+
 _CITATION = """@inproceedings{nguyen2021icdar,
   title={ICDAR 2021 Competition on Multimodal Emotion Recognition on Comics Scenes},
   author={Nguyen, Nhu-Van and Vu, Xuan-Son and Rigaud, Christophe and Jiang, Lili and Burie, Jean-Christophe},
@@ -36,10 +38,9 @@ class ComicEmotionF1(evaluate.Metric):
         )
 
     def _compute(self, predictions, references, label_set="emorecom", average="macro", zero_division=0.0):
+        # lazy: NumPy (comic_emotion.metrics)
         from comic_emotion.metrics import classification as cls
         from comic_emotion.metrics.parsing import PARSER_VERSION, parse_answer
-
-        from comic_emotion.taxonomy import label_set as get_label_set
 
         labels = get_label_set(label_set)
         parsed = [parse_answer(p, labels) for p in predictions]

@@ -16,12 +16,14 @@ The answer is a :class:`ResolvedSplit`, which task hooks log and copy into the l
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
+from comic_emotion.demo import GENERATOR_VERSION
 from comic_emotion.schema import SCHEMA_VERSION
-from comic_emotion.storage import DataError, data_hash, file_lock, read_manifest
+from comic_emotion.storage import DataError, data_hash, file_lock, read_manifest, sha256_file
 
 DATA_ENV = "COMIC_EMOTION_DATA"
 CACHE_ENV = "COMIC_EMOTION_CACHE"
@@ -143,7 +145,6 @@ def cache_root() -> Path:
 
 def demo_dir(seed: int = DEMO_SEED) -> Path:
     """Directory of the demo set for ``seed`` (versioned by the generator version)."""
-    from comic_emotion.demo import GENERATOR_VERSION
 
     return cache_root() / f"demo-v{GENERATOR_VERSION}-seed{seed}"
 
@@ -154,8 +155,8 @@ _VERIFIED_DEMO: set[Path] = set()  # demo roots whose split hashes matched their
 def demo_damage(root: Path) -> str | None:
     """Why a generated demo set is unusable (a manifest or split missing, or a split's sha256 differing
     from its manifest, e.g. a truncated parquet), or ``None`` when every split matches."""
+    # lazy: Pillow (the demo generator)
     from comic_emotion.demo.build import DOMAINS
-    from comic_emotion.storage import sha256_file
 
     for domain in DOMAINS:
         try:
@@ -178,8 +179,8 @@ def ensure_demo(seed: int = DEMO_SEED) -> Path:
     20 ms); a damaged one (a truncated or edited parquet, a deleted file) is generated again, with a
     line on stderr, instead of failing the run: it is a cache, and the generator is deterministic.
     """
-    import sys
 
+    # lazy: Pillow (the demo generator)
     from comic_emotion.demo.build import build_demo
 
     root = demo_dir(seed)

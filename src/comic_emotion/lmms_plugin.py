@@ -164,7 +164,9 @@ def install_checkpoint_record() -> bool:
     def save_results_aggregated(self: Any, results: dict, samples: Any, datetime_str: str) -> Any:
         config = results.get("config") if isinstance(results, dict) else None
         if isinstance(config, dict) and config.get("model") == "comic_emotion_staged":
-            from comic_emotion.baselines.staged import checkpoint_record  # lazy: torch (the staged model class)
+            from comic_emotion.baselines.staged import (
+                checkpoint_record,  # lazy: torch (the staged model class)
+            )
 
             record = checkpoint_record(str(config.get("model_args") or ""))
             if record is not None:

@@ -24,9 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from comic_emotion.metrics.registry import CI_SUFFIXES, METRICS, NA_REASONS_KEY
-
 from comic_emotion.data import is_synthetic
+from comic_emotion.metrics.registry import CI_SUFFIXES, METRICS, NA_REASONS_KEY
 from comic_emotion.metrics.registry import PERTURBATION_CHANGED_KEY as CHANGED_KEY
 
 # Keys of a task entry that are not metrics; "<metric>_stderr,<filter>" is lmms-eval's own stderr.

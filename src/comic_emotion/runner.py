@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import fnmatch
-import functools
-import json
 import math
 import os
 import re
@@ -21,10 +19,20 @@ import sys
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
-from comic_emotion.data import DEMO_BANNER, is_synthetic
+from comic_emotion.data import (
+    DEMO_BANNER,
+    DEMO_DATASETS,
+    is_prepared,
+    is_synthetic,
+    not_prepared_message,
+    resolve_split,
+)
+from comic_emotion.lmms_plugin import OWN_SUMMARY_ENV
 from comic_emotion.metrics import registry
 from comic_emotion.results import RunError, metric_values, partial_note, results_files
+from comic_emotion.storage import DataError
 from comic_emotion.tasks import task_configs
+from comic_emotion.tasks.suites import HEADLINE_GROUP, headline_selection
 
 # What lmms-eval 0.7.3 writes under --output_path (plus our checkpoint record beside the results).
 LMMS_EVAL_OUTPUTS = ("*_results.json", "*_samples_*.jsonl", "*_results.checkpoint.json")
@@ -44,7 +52,6 @@ def run_lmms_eval(arguments: Sequence[str], *, output_path: str | os.PathLike[st
     JSON, and one line says how many rows were left out.
     """
     before = set(results_files(output_path)) if Path(output_path).exists() else set()
-    from comic_emotion.lmms_plugin import OWN_SUMMARY_ENV
 
     command = [sys.executable, "-m", "lmms_eval", *arguments, "--output_path", str(output_path)]
     env = {**os.environ, **(env or {}), **({} if table else {OWN_SUMMARY_ENV: "1"})}  # the caller summarises
@@ -234,7 +241,8 @@ def robustness_summary(report: Mapping[str, Any], *, detail: str) -> str:
     relative drop first, each with the headline metric and its 95 % CI in one cell. Variants whose metric
     is undefined (N/A) are hidden and counted; ``detail`` is the closing line saying where everything is.
     """
-    from comic_emotion.reports.robustness_render import partial_banner  # lazy: the CLI imports this module
+    # lazy: NumPy (comic_emotion.reports); the CLI imports this module at start-up
+    from comic_emotion.reports.robustness_render import partial_banner
 
     metric = report["metric"]
     lines = [DEMO_BANNER] if report.get("synthetic") else []
@@ -311,8 +319,6 @@ def check_limit(text: str | float, tasks: Iterable[str]) -> float:
         raise ValueError(f"--limit {text}: a sample count must be a whole number")
     if limit < 1:
         return limit
-    from comic_emotion.data import resolve_split
-    from comic_emotion.storage import DataError
 
     configs, sizes = task_configs(), {}
     for task in expand_task_names(tasks):
@@ -343,7 +349,6 @@ def expand_task_names(names: Iterable[str]) -> list[str]:
 
     ``comic_emotion`` expands to the subtasks it runs now (:func:`comic_emotion.tasks.suites.headline_selection`).
     """
-    from comic_emotion.tasks.suites import HEADLINE_GROUP, headline_selection
 
     groups = {name: [str(t) for t in config["task"]] for name, config in task_configs().items()
               if isinstance(config.get("task"), list)}
@@ -364,7 +369,6 @@ def unprepared_subtasks(subtasks: Iterable[str]) -> list[str]:
 
     lmms-eval would fail on these after loading the model; ``comic-emotion run`` checks first.
     """
-    from comic_emotion.data import DEMO_DATASETS, is_prepared, not_prepared_message
 
     datasets = {str(c["task"]): str(c["metadata"]["dataset"]) for c in task_configs().values()
                 if isinstance(c.get("task"), str) and isinstance(c.get("metadata"), dict) and "dataset" in c["metadata"]}

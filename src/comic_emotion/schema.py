@@ -23,6 +23,7 @@ describes the picture (size, original path, sha256) and is ``null`` when a corpu
 
 from __future__ import annotations
 
+import copy
 import math
 from functools import lru_cache
 from typing import Any, Iterable, Mapping
@@ -155,6 +156,7 @@ class SampleError(ValueError):
 @lru_cache(maxsize=1)
 def _validator():
     # Imported lazily: jsonschema costs ~0.1 s and `import comic_emotion` must stay cheap.
+    # lazy: jsonschema
     from jsonschema import Draft202012Validator
 
     Draft202012Validator.check_schema(SAMPLE_SCHEMA)
@@ -168,8 +170,8 @@ def _fast_validator():
     It is the fast path for valid records; a record it rejects goes through jsonschema, the
     reference, for the error message. The schema uses only draft-07 keywords, so it compiles as one.
     """
-    import copy
 
+    # lazy: fastjsonschema
     import fastjsonschema
 
     schema = copy.deepcopy(dict(SAMPLE_SCHEMA))
@@ -203,6 +205,7 @@ def validate_sample(sample: Mapping[str, Any], *, where: str | None = None) -> N
     sample_id = str(sample.get("id", "<no id>")) if isinstance(sample, Mapping) else "<not an object>"
     if not isinstance(sample, Mapping):
         raise SampleError(sample_id, "<record>", f"expected a JSON object, got {type(sample).__name__}", where=where)
+    # lazy: fastjsonschema
     from fastjsonschema import JsonSchemaValueException
 
     try:

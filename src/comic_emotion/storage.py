@@ -29,6 +29,8 @@ import tempfile
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
 
+from filelock import FileLock
+
 MANIFEST = "manifest.json"
 _COLUMNS = ("id", "domain", "sample", "image")
 _ROWS_PER_GROUP = 256
@@ -121,7 +123,6 @@ def file_lock(path: str | os.PathLike[str]) -> Iterator[None]:
     held; a process waiting on the old file then finds it unlinked and retries on a fresh one
     (filelock >= 3.2x checks ``st_nlink`` after acquiring), so the lock stays exclusive.
     """
-    from filelock import FileLock
 
     with FileLock(str(path)):
         try:
@@ -175,6 +176,7 @@ def write_split(path: str | os.PathLike[str], rows: Iterable[tuple[Mapping[str, 
     Records are serialised with :func:`canonical_json`, so the same records give the same bytes.
     Returns the number of rows written.
     """
+    # lazy: pyarrow
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -213,6 +215,7 @@ def write_split(path: str | os.PathLike[str], rows: Iterable[tuple[Mapping[str, 
 
 def read_records(path: str | os.PathLike[str]) -> Iterator[dict[str, Any]]:
     """Yield the canonical records of a split (without image bytes), streaming by row group."""
+    # lazy: pyarrow
     import pyarrow.parquet as pq
 
     try:
@@ -231,6 +234,7 @@ def read_records(path: str | os.PathLike[str]) -> Iterator[dict[str, Any]]:
 
 def load_split_dataset(path: str | os.PathLike[str]):
     """Load a split as an in-memory ``datasets.Dataset`` (images decode lazily to PIL)."""
+    # lazy: HF datasets
     import datasets
     import pyarrow.parquet as pq
 

@@ -17,7 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from comic_emotion.baselines.staged import (
-    SIGNATURE_FILE, Checkpoint, CheckpointError, apply_adapters, plan_checkpoint,
+    SIGNATURE_FILE,
+    Checkpoint,
+    CheckpointError,
+    apply_adapters,
+    plan_checkpoint,
 )
 from comic_emotion.lmms_plugin import TASKS_ONLY_ENV
 from comic_emotion.reports.stages import delta_table, markdown_table, stage_scores

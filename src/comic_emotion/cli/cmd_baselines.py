@@ -29,8 +29,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    # lazy: scikit-learn and torch (comic_emotion.baselines)
     """Run ``comic-emotion baselines train``; returns the exit code."""
+    # lazy: scikit-learn and torch (comic_emotion.baselines)
     from comic_emotion.baselines.models import KINDS, train
 
     kind = args.name.removeprefix("comic_emotion_")

@@ -9,6 +9,20 @@ from __future__ import annotations
 
 import argparse
 
+from comic_emotion.cli import CliError
+from comic_emotion.data import ensure_demo
+from comic_emotion.leaderboard import add_results, render
+from comic_emotion.results import check_results, read_results
+from comic_emotion.runner import (
+    check_limit,
+    discard_new_files_on_interrupt,
+    expand_task_names,
+    run_lmms_eval,
+    summary_table,
+)
+from comic_emotion.storage import check_writable_dir
+from comic_emotion.tasks.suites import DEMO_GROUP
+
 DEFAULT_MODELS = ("comic_emotion_majority", "comic_emotion_late_fusion")
 
 
@@ -32,16 +46,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from comic_emotion.cli import CliError
-    from comic_emotion.data import ensure_demo
-    from comic_emotion.leaderboard import add_results, render
-    from comic_emotion.results import check_results, read_results
-    from comic_emotion.runner import (
-        check_limit, discard_new_files_on_interrupt, expand_task_names, run_lmms_eval, summary_table,
-    )
-    from comic_emotion.storage import check_writable_dir
-    from comic_emotion.tasks.suites import DEMO_GROUP
-
     if args.limit is not None:  # before any output: 0, negative, more than a split
         try:
             check_limit(args.limit, [DEMO_GROUP])

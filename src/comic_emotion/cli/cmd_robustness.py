@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import json
+from pathlib import Path
+
+from comic_emotion.runner import robustness_summary
+from comic_emotion.storage import write_json_atomic, write_text_atomic
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -30,12 +35,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import json
-    from pathlib import Path
-
+    # lazy: NumPy and matplotlib (comic_emotion.reports)
     from comic_emotion.reports.robustness import robustness_report
     from comic_emotion.reports.robustness_render import plot, to_markdown
-    from comic_emotion.storage import write_json_atomic, write_text_atomic
 
     report = robustness_report(args.results, metric=args.metric, reference=args.reference)
     if not report["groups"] and not report["cross_style"]["rows"]:
@@ -51,8 +53,6 @@ def run(args: argparse.Namespace) -> int:
     elif args.full or not report["groups"]:  # only the cross-style matrix: short already
         print(markdown)
     else:
-        from comic_emotion.runner import robustness_summary
-
         where = (f"full report (coverage, flip rate, mCE, cross-style): {Path(args.out) / 'robustness.md'}, "
                  "robustness.json, robustness.png" if args.out else
                  "full report (coverage, flip rate, mCE, cross-style): --full prints it, --out DIR writes "

@@ -16,10 +16,30 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import difflib
+import gc
+import inspect
 import os
 import sys
 from pathlib import Path
 from types import ModuleType
+
+from comic_emotion.cli.main import CliError
+from comic_emotion.lmms_plugin import OWN_SUMMARY_ENV, TASKS_ONLY_ENV
+from comic_emotion.model_routes import failure_message, model_route
+from comic_emotion.results import RunError, check_results, read_results, results_files
+from comic_emotion.runner import (
+    LMMS_EVAL_OUTPUTS,
+    TableFilter,
+    check_limit,
+    cpu_model_args,
+    discard_new_files_on_interrupt,
+    expand_task_names,
+    known_task_names,
+    robustness_summary,
+    summary_table,
+    unprepared_subtasks,
+)
 
 DEFAULT_OUTPUT = "results/run"
 
@@ -48,15 +68,6 @@ def _option(arguments: list[str], name: str) -> str | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from comic_emotion.cli.main import CliError
-    from comic_emotion.lmms_plugin import OWN_SUMMARY_ENV, TASKS_ONLY_ENV
-    from comic_emotion.model_routes import failure_message, model_route
-    from comic_emotion.results import RunError, check_results, read_results, results_files
-    from comic_emotion.runner import (
-        LMMS_EVAL_OUTPUTS, TableFilter, check_limit, discard_new_files_on_interrupt, expand_task_names, summary_table,
-        unprepared_subtasks,
-    )
-
     arguments = list(args.extra)
     tasks = _option(arguments, "--tasks")
     if not tasks:
@@ -85,9 +96,8 @@ def run(args: argparse.Namespace) -> int:
     # Resolved before the run (without importing the class): an unknown name fails here, in one line.
     route = None if model is None else model_route(model, force_simple="--force_simple" in arguments)
 
-    import gc
-
     gc.freeze()  # lmms-eval allocates many long-lived objects; don't rescan them on every collection
+    # lazy: lmms-eval (imports torch)
     import lmms_eval.__main__ as lmms_main
 
     errors = _record_errors(lmms_main)
@@ -127,8 +137,8 @@ def _print_robustness_summary(results: dict, path: Path) -> set[str] | None:
 
     ``None`` when the run has no variant. The other subtasks get the usual table.
     """
+    # lazy: NumPy and matplotlib (comic_emotion.reports)
     from comic_emotion.reports.robustness import robustness_report
-    from comic_emotion.runner import robustness_summary
 
     configs = results.get("configs") or {}
     if not any((c.get("metadata") or {}).get("perturbation") for c in configs.values()):
@@ -163,10 +173,6 @@ def _record_errors(lmms_main: ModuleType) -> list[BaseException]:
 
 def _check_task_names(names: list[str]) -> None:
     """A name that is not ours but close to one of ours is a typo: say which task was meant."""
-    import difflib
-
-    from comic_emotion.cli.main import CliError
-    from comic_emotion.runner import known_task_names
 
     known = known_task_names()
     for name in names:
@@ -177,14 +183,13 @@ def _check_task_names(names: list[str]) -> None:
 
 def _on_cpu_without_gpu(arguments: list[str]) -> list[str]:
     """With no GPU visible, add device=cpu (and device_map=cpu) to --model_args where the class takes them."""
-    import inspect
 
+    # lazy: torch
     import torch  # lmms-eval imports it anyway
-
-    from comic_emotion.runner import cpu_model_args
 
     if torch.cuda.is_available() or _option(arguments, "--model") is None:
         return arguments
+    # lazy: lmms-eval (imports torch)
     from lmms_eval.models import get_model
 
     model_args = _option(arguments, "--model_args") or ""

@@ -20,6 +20,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from comic_emotion.cli import CliError
+from comic_emotion.data import resolve_split
+from comic_emotion.storage import read_records, write_json_atomic
 from comic_emotion.tasks import task_configs
 
 _EPILOG = """examples:
@@ -53,7 +56,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def task_metadata(task: str) -> dict[str, Any]:
     """``metadata`` of a subtask YAML (read by :func:`comic_emotion.tasks.task_configs`)."""
-    from comic_emotion.cli import CliError
 
     configs = task_configs()
     if task not in configs:
@@ -70,7 +72,6 @@ def task_metadata(task: str) -> dict[str, Any]:
 
 def read_predictions(path: Path) -> dict[str, Mapping[str, Any]]:
     """Predictions by id; a bad line, a missing or duplicate id is an error naming the line."""
-    from comic_emotion.cli import CliError
 
     def refuse(constant: str) -> None:
         raise ValueError(f"{constant}, which strict JSON does not allow")
@@ -99,10 +100,8 @@ def read_predictions(path: Path) -> dict[str, Mapping[str, Any]]:
 def score_predictions(task: str, predictions: Path, *, seed: int = 0, n_resamples: int = 1000,
                       split: str | None = None) -> dict[str, Any]:
     """Score ``predictions`` for ``task``; returns the JSON-ready report."""
-    from comic_emotion.cli import CliError
-    from comic_emotion.data import resolve_split
+    # lazy: NumPy (comic_emotion.metrics)
     from comic_emotion.metrics.scoring import sample_row, score_rows
-    from comic_emotion.storage import read_records
 
     metadata = task_metadata(task)
     resolved = resolve_split(str(metadata["dataset"]), split or str(metadata.get("data_split", "test")))
@@ -134,14 +133,14 @@ def score_submission(task: str, submission: Path, *, split: str | None = None,
     The gold labels are the prepared ``emorecom`` split's records, in their row order (that of
     ``test_transcriptions.json`` for the test split); rows are matched by image id.
     """
+    # lazy: NumPy
     import numpy as np
 
-    from comic_emotion.cli import CliError
-    from comic_emotion.metrics.classification import mean_roc_auc
-
+    # lazy: NumPy (submission scoring)
     from comic_emotion.converters.emorecom_submission import LABELS, read_submission
-    from comic_emotion.data import resolve_split
-    from comic_emotion.storage import read_records
+
+    # lazy: NumPy (comic_emotion.metrics)
+    from comic_emotion.metrics.classification import mean_roc_auc
 
     metadata = task_metadata(task)
     if metadata["dataset"] != "emorecom":
@@ -171,9 +170,11 @@ def submission_ci(gold: Any, scores: Any, *, classes: list[str], seed: int, n_re
     scikit-learn's ``roc_auc_score``); a resample where a class has one gold value is undefined and
     dropped, and the count of kept resamples is reported.
     """
+    # lazy: NumPy
     import numpy as np
     from scipy.stats import rankdata
 
+    # lazy: NumPy (submission scoring)
     from comic_emotion.converters.emorecom_submission import LABELS
     from comic_emotion.metrics.bootstrap import percentile_interval, resample_indices
 
@@ -233,9 +234,6 @@ def format_table(report: Mapping[str, Any]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from comic_emotion.cli import CliError
-    from comic_emotion.storage import write_json_atomic
-
     if args.out and Path(args.out).is_dir():
         raise CliError(f"{args.out}: is a directory; --out takes the JSON report's file name, "
                        f"e.g. {Path(args.out) / 'metrics.json'}", exit_code=2)

@@ -50,8 +50,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    # lazy: NumPy and matplotlib (comic_emotion.reports)
     """Run ``comic-emotion stages``; returns the exit code."""
+    # lazy: NumPy (comic_emotion.reports) and torch (comic_emotion.sweeps loads the staged model class)
     from comic_emotion.reports.stages import markdown_table
     from comic_emotion.sweeps import TABLE_MD, merge_checkpoint, plan_stages, run_sweep
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as _dt
 import fnmatch
 import hashlib
+import io
 import os
 import shutil
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from comic_emotion.converters.archive import is_archive, open_release
 from comic_emotion.schema import SCHEMA_VERSION, SampleError, validate_sample
 from comic_emotion.storage import (
     MANIFEST,
@@ -155,8 +157,8 @@ def new_record(conv: Converter, *, sample_id: str, split: str, original_id: str 
 
 def read_image(release: Release, path: Path) -> tuple[dict[str, Any], bytes]:
     """The image record (size, release-relative path, sha256) and the bytes of the user's copy."""
-    import io
 
+    # lazy: Pillow
     from PIL import Image
 
     release.check_inside(path)
@@ -196,7 +198,6 @@ def prepare(conv: Converter, source: str | os.PathLike[str], data_root: str | os
     The output is written to a staging directory beside the target and swapped in at the end, so
     a failure leaves an existing prepared copy intact.
     """
-    from comic_emotion.converters.archive import is_archive, open_release
 
     label_set(conv.label_set)  # fail early on a converter bug, naming the set
     root = Path(data_root).expanduser()

@@ -22,6 +22,7 @@ sample id; the original id is kept.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import re
 from collections.abc import Iterable, Iterator
@@ -107,8 +108,7 @@ def _from_annotation(release: Release, path: Path) -> Iterator[Row]:
 
 
 def _from_datasets(rows: Iterable[dict[str, Any]], split: str, name: str) -> Iterator[Row]:
-    import io
-
+    # lazy: Pillow
     from PIL import Image
 
     for index, item in enumerate(rows):
@@ -133,6 +133,7 @@ def _splits(release: Release) -> dict[str, Any]:
     if not files:
         raise DataError(f"{release.root}: neither annotation_5k.json nor a saved datasets copy (*.parquet) found; "
                         f"{OBTAIN}")
+    # lazy: pyarrow
     import pyarrow.parquet as pq
 
     by_split: dict[str, list[Path]] = {}

@@ -62,6 +62,7 @@ def saved_splits(release: Release, *, default: str | None = None) -> dict[str, l
 
 def iter_rows(paths: list[Path], *, columns: list[str] | None = None) -> Iterator[tuple[Path, int, dict[str, Any]]]:
     """Yield ``(file, row_index, row)`` over the files, in order; ``columns`` limits what is read."""
+    # lazy: pyarrow
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -91,6 +92,7 @@ def iter_rows(paths: list[Path], *, columns: list[str] | None = None) -> Iterato
 
 def image_of(value: Any, *, where: str) -> tuple[dict[str, Any], bytes] | None:
     """The image record and bytes of a ``datasets.Image`` cell (``None`` when it holds no bytes)."""
+    # lazy: Pillow
     from PIL import Image, UnidentifiedImageError
 
     if not isinstance(value, dict) or not value.get("bytes"):

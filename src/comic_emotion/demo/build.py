@@ -29,9 +29,11 @@ LICENCE = "CC0-1.0"
 
 def _drawer(domain: str) -> Callable[[int, int], tuple[bytes, dict[str, Any]]]:
     if domain == "art":
+        # lazy: Pillow (the demo generator)
         from comic_emotion.demo.paintings import draw_painting
 
         return draw_painting
+    # lazy: Pillow (the demo generator)
     from comic_emotion.demo.scenes import draw_panel
 
     return lambda seed, index: draw_panel(domain, seed, index)
