@@ -13,7 +13,9 @@ value ``None``: JSON ``null`` in the results file and ``N/A`` in lmms-eval's tab
 from __future__ import annotations
 
 import hashlib
+import json
 import math
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -292,6 +294,35 @@ def score_metric(metric: str, rows: Sequence[Mapping[str, Any]], *, seed: int = 
     return score_rows(rows, seed=seed, n_resamples=n_resamples, metrics=[metric], per_class=False)[metric]
 
 
+# lmms-eval calls one aggregation function per metric key, so ``<metric>_ci_low`` and ``<metric>_ci_high``
+# arrive one after the other with equal rows: the interval is computed for the first and served from
+# here for the second, instead of rerunning the bootstrap. The key is the exact content of the rows
+# (plus metric, seed, resample count), and the interval is a deterministic function of exactly that,
+# so a hit returns what recomputing would; other tasks or reruns with other rows simply miss.
+_CI_CACHE: OrderedDict[tuple[str, int, int, str], Interval | None] = OrderedDict()
+_CI_CACHE_SIZE = 64
+
+
+def _rows_digest(rows: Sequence[Mapping[str, Any]]) -> str:
+    """sha256 of the rows' content (JSON with sorted keys; ``repr`` for anything JSON lacks)."""
+    text = json.dumps(list(rows), sort_keys=True, default=repr, ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _cached_interval(metric: str, rows: Sequence[Mapping[str, Any]], *, seed: int,
+                     n_resamples: int) -> Interval | None:
+    """The bootstrap interval of ``metric`` over ``rows``, computed once per distinct (rows, metric, seed, n)."""
+    key = (metric, seed, n_resamples, _rows_digest(rows))
+    if key in _CI_CACHE:
+        _CI_CACHE.move_to_end(key)
+        return _CI_CACHE[key]
+    ci = score_metric(metric, rows, seed=seed, n_resamples=n_resamples).ci
+    _CI_CACHE[key] = ci
+    while len(_CI_CACHE) > _CI_CACHE_SIZE:
+        _CI_CACHE.popitem(last=False)
+    return ci
+
+
 def aggregate(metric: str, rows: Sequence[Mapping[str, Any]], *, seed: int = 0,
               n_resamples: int = 1000) -> float | None:
     """One corpus-level number from rows, for lmms-eval aggregation functions.
@@ -301,10 +332,10 @@ def aggregate(metric: str, rows: Sequence[Mapping[str, Any]], *, seed: int = 0,
     """
     for suffix in CI_SUFFIXES:
         if metric.endswith(suffix):
-            score = score_metric(metric[: -len(suffix)], rows, seed=seed, n_resamples=n_resamples)
-            if score.ci is None:
+            ci = _cached_interval(metric[: -len(suffix)], rows, seed=seed, n_resamples=n_resamples)
+            if ci is None:
                 return None
-            return score.ci.low if suffix == "_ci_low" else score.ci.high
+            return ci.low if suffix == "_ci_low" else ci.high
     prepared = prepare(metric, rows)
     return None if prepared is None else _finite_or_none(prepared.value())
 
