@@ -164,6 +164,29 @@ def undefined_reason(metric: str, rows: Sequence[Mapping[str, Any]]) -> str | No
     return None
 
 
+def _undefined_reasons(rows: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+    """:func:`undefined_reason` of every metric, from one pass over ``rows`` (not one pass per metric)."""
+    asked: set[str] = set()  # fields some tracked row's prompt asked for
+    produced: set[str] = set()  # fields some answer gave where its prompt asked
+    tracked = False
+    for row in rows:
+        if "requested" not in row:
+            continue
+        tracked = True
+        requested = set(row["requested"])
+        asked |= requested
+        produced.update(f for f in row.get("produced") or () if f in requested)
+    if not tracked:
+        return {}
+    out = {}
+    for metric, field in FIELD_OF_METRIC.items():
+        if field not in asked:
+            out[metric] = NOT_REQUESTED
+        elif not (metric.endswith("_coverage") or metric == "utt_slot_mismatch") and field not in produced:
+            out[metric] = NEVER_PRODUCED
+    return out
+
+
 @dataclass(frozen=True)
 class Score:
     """One corpus-level number with its interval and every setting that changes it."""
@@ -206,13 +229,14 @@ def prepare(metric: str, rows: Sequence[Mapping[str, Any]]) -> d.Prepared | None
     return _prepare(metric, rows, _label_set_of(rows)[1])
 
 
-def _prepare(metric: str, rows: Sequence[Mapping[str, Any]], labels: tuple[str, ...]) -> d.Prepared | None:
+def _prepare(metric: str, rows: Sequence[Mapping[str, Any]], labels: tuple[str, ...], *,
+             reasons: Mapping[str, str] | None = None) -> d.Prepared | None:
     if metric not in _REGISTRY:
         raise ValueError(f"unknown metric {metric!r}; known: {', '.join(sorted(_REGISTRY))}")
     if not labels and (METRICS[metric].group in ("classification", "calibration", "utterance")
                        or metric == "off_taxonomy_rate"):
         return None  # a task without emotion labels (speaker links, VQA)
-    if undefined_reason(metric, rows) is not None:
+    if (undefined_reason(metric, rows) if reasons is None else reasons.get(metric)) is not None:
         return None
     return _REGISTRY[metric][1](rows, labels)
 
@@ -381,19 +405,21 @@ def score_rows(rows: Sequence[Mapping[str, Any]], *, seed: int = 0, n_resamples:
     name, labels = _label_set_of(rows)
     _check_ids(rows)
     rows = sorted(rows, key=lambda row: str(row.get("id")))
-    prepared = {m: _prepare(m, rows, labels) for m in (metrics or METRICS)}
+    reasons = _undefined_reasons(rows)
+    prepared = {m: _prepare(m, rows, labels, reasons=reasons) for m in (metrics or METRICS)}
     if per_class:
         prepared.update(_per_class(rows, labels))
     defined = {k: p for k, p in prepared.items() if p is not None and math.isfinite(p.value())}
     cis = _intervals(defined, seed=seed, n_resamples=n_resamples)
     return {k: _score(k, name, p, cis.get(k), seed=seed, n_resamples=n_resamples,
-                      reason=undefined_reason(k, rows) if k in METRICS else NO_SUPPORT if k.startswith("f1/") else None)
+                      reason=reasons.get(k) if k in METRICS else NO_SUPPORT if k.startswith("f1/") else None)
             for k, p in prepared.items()}
 
 
 def na_reasons(rows: Sequence[Mapping[str, Any]]) -> dict[str, str]:
     """``{metric: reason}`` for every metric N/A on ``rows`` because of its answer field (see :func:`undefined_reason`)."""
-    return {m: reason for m in METRICS if (reason := undefined_reason(m, rows)) is not None}
+    reasons = _undefined_reasons(rows)
+    return {m: reasons[m] for m in METRICS if m in reasons}
 
 
 def rows_to_arrays(rows: Sequence[Mapping[str, Any]]) -> dict[str, np.ndarray]:

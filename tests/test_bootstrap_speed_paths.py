@@ -91,3 +91,15 @@ def test_a_rerun_with_an_empty_cache_gives_the_same_bounds(counted):
     scoring._CI_CACHE.clear()
     assert [aggregate(f"accuracy{s}", rows) for s in scoring.CI_SUFFIXES] == first
     assert len(counted) == 2
+
+
+def test_one_pass_reasons_equal_the_per_metric_reasons():
+    rows = _rows(30, seed=5)
+    variants = [rows, [{k: v for k, v in r.items() if k != "requested"} for r in rows],
+                [{**r, "requested": []} for r in rows], [{**r, "produced": []} for r in rows],
+                [{**r, "requested": ["explanation"], "produced": ["explanation"]} if i % 2 else r
+                 for i, r in enumerate(rows)]]
+    for variant in variants:
+        want = {m: reason for m in scoring.METRICS if (reason := scoring.undefined_reason(m, variant)) is not None}
+        assert scoring._undefined_reasons(variant) == want
+        assert scoring.na_reasons(variant) == want
