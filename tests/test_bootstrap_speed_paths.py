@@ -103,3 +103,20 @@ def test_one_pass_reasons_equal_the_per_metric_reasons():
         want = {m: reason for m in scoring.METRICS if (reason := scoring.undefined_reason(m, variant)) is not None}
         assert scoring._undefined_reasons(variant) == want
         assert scoring.na_reasons(variant) == want
+
+
+def test_rouge_of_hypotheses_without_tokens_equals_rouge_score_without_importing_nltk():
+    import subprocess
+    import sys
+
+    from comic_emotion.metrics import text
+
+    hyps = ["", "   ", "!!! ...", "。", "she smiles", "嬉しい"]
+    refs = [["she smiles because she won"], ["a b", "c"], ["no"], ["嬉しい"], ["she smiles"], ["嬉しい顔"]]
+    scorer = text._rouge_scorer()
+    want = [[scorer.score_multi(r, h)[t].fmeasure for t in text.ROUGE_TYPES] for h, r in zip(hyps, refs)]
+    np.testing.assert_array_equal(text.rouge_f(hyps, refs), want)
+    code = ("import sys; from comic_emotion.metrics import text; "
+            "print(text.rouge_f(['', '?!'], [['a b'], ['c']]).tolist(), 'nltk' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["[[0.0,", "0.0,", "0.0],", "[0.0,", "0.0,", "0.0]]", "False"]
