@@ -2,7 +2,7 @@
 ``comic-emotion score`` end to end on 10,000 predictions.
 
 Ratios: bootstrap = sklearn-loop seconds / ours (goal >= 200; ours is the best of 3 runs); parsing =
-answers/s / 20,000 (goal >= 1); score = 3 s / ours (goal >= 1). The sklearn loop uses the very same
+answers/s / 20,000 (goal >= 1); score = 3 s / ours (goal >= 1; ours is the best of 2 runs, quick, or 3). The sklearn loop uses the very same
 resample indices, and its per-resample values must equal ours to 1e-12.
 
 CI aggregation on a real run: lmms-eval's ``simple_evaluate`` on ``comic_emotion_demo`` (3 subtasks)
@@ -120,13 +120,15 @@ def _score(quick: bool, *, explanations: bool = True) -> dict:
         preds.write_text("".join(json.dumps({"id": r["id"], "answer": a if isinstance(a, str) else ""}) + "\n"
                                  for r, a in zip(records, answers)), encoding="utf-8")
         env = {**os.environ, "COMIC_EMOTION_DATA": str(Path(tmp) / "data")}
-        start = time.perf_counter()
-        result = subprocess.run([sys.executable, "-m", "comic_emotion", "score", "--task", "comic_emotion_comic",
-                                 "--predictions", str(preds), "--out", str(Path(tmp) / "m.json")],
-                                capture_output=True, text=True, env=env, check=False)
-        seconds = time.perf_counter() - start
-        if result.returncode != 0:
-            raise RuntimeError(f"comic-emotion score failed: {result.stderr.strip()[-300:]}")
+        seconds = float("inf")
+        for _ in range(2 if quick else 3):  # best of: the least disturbed by the shared machine
+            start = time.perf_counter()
+            result = subprocess.run([sys.executable, "-m", "comic_emotion", "score", "--task", "comic_emotion_comic",
+                                     "--predictions", str(preds), "--out", str(Path(tmp) / "m.json")],
+                                    capture_output=True, text=True, env=env, check=False)
+            seconds = min(seconds, time.perf_counter() - start)
+            if result.returncode != 0:
+                raise RuntimeError(f"comic-emotion score failed: {result.stderr.strip()[-300:]}")
     what = ("half with explanation references (BLEU/ROUGE; rouge-score imports nltk)" if explanations
             else "no explanation references")
     return {"what": f"comic-emotion score end to end, {N_SAMPLES} predictions, {what}, every metric with a CI",
