@@ -137,9 +137,10 @@ def _score(quick: bool, *, explanations: bool = True) -> dict:
 
 
 def _ci_aggregation(quick: bool) -> dict:
+    from comic_emotion.metrics import lmms, scoring
+
     from benchmarks.lmms_runs import evaluate
     from comic_emotion.data import ensure_demo
-    from comic_emotion.metrics import lmms, scoring
 
     ensure_demo()
     passes, seconds = [0], [0.0]

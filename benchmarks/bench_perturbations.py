@@ -21,7 +21,8 @@ robust run rows, where it is robust / clean (lower is better).
 from __future__ import annotations
 
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 SENTENCES = ("I can't believe you did that!", "Where were you last night?", "Run! They're coming!",
              "Oh no... the door is locked.", "Happy birthday, dear friend!", "Don't touch my bike, okay?",
@@ -78,9 +79,8 @@ def _ocr(quick: bool) -> dict:
 
 
 def _occlusion(quick: bool) -> list[dict]:
-    from PIL import Image, ImageDraw
-
     from comic_emotion.perturbations import Item, get_perturbation
+    from PIL import Image, ImageDraw
 
     image = Image.new("RGB", (768, 1024), (250, 248, 240))
     ImageDraw.Draw(image).ellipse([100, 200, 600, 900], fill=(200, 60, 60))

@@ -15,10 +15,9 @@ _MANAGER: Any = None
 def evaluate(tasks: list[str], *, model: str = "comic_emotion_majority", limit: int | None = None) -> tuple[float, dict]:
     """Seconds of one ``simple_evaluate`` (model built inside, as the CLI does) and its results dict."""
     global _MANAGER
+    from comic_emotion.tasks import tasks_dir
     from lmms_eval.evaluator import simple_evaluate
     from lmms_eval.tasks import TaskManager
-
-    from comic_emotion.tasks import tasks_dir
 
     if _MANAGER is None:
         _MANAGER = TaskManager(include_path=str(tasks_dir()), include_defaults=False)

@@ -179,10 +179,10 @@ def _undefined_reasons(rows: Sequence[Mapping[str, Any]]) -> dict[str, str]:
     if not tracked:
         return {}
     out = {}
-    for metric, field in FIELD_OF_METRIC.items():
-        if field not in asked:
+    for metric, answer_field in FIELD_OF_METRIC.items():
+        if answer_field not in asked:
             out[metric] = NOT_REQUESTED
-        elif not (metric.endswith("_coverage") or metric == "utt_slot_mismatch") and field not in produced:
+        elif not (metric.endswith("_coverage") or metric == "utt_slot_mismatch") and answer_field not in produced:
             out[metric] = NEVER_PRODUCED
     return out
 

@@ -11,9 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import sklearn.metrics as skm
-from comic_emotion.metrics import bootstrap
+from comic_emotion.metrics import bootstrap, lmms, scoring
 from comic_emotion.metrics import classification as cls
-from comic_emotion.metrics import lmms, scoring
 from comic_emotion.metrics.scoring import aggregate, sample_row, score_metric
 from test_metrics_scoring import perfect_answer, random_records
 

@@ -12,8 +12,9 @@ import pytest
 
 pytest.importorskip("lmms_eval")
 
-from comic_emotion import lmms_plugin  # noqa: E402
-from comic_emotion.tasks import tasks_dir  # noqa: E402
+from comic_emotion.tasks import tasks_dir
+
+from comic_emotion import lmms_plugin
 
 
 def _lmms_eval_index(*paths: str) -> dict:
