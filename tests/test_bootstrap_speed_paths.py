@@ -119,3 +119,9 @@ def test_rouge_of_hypotheses_without_tokens_equals_rouge_score_without_importing
             "print(text.rouge_f(['', '?!'], [['a b'], ['c']]).tolist(), 'nltk' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["[[0.0,", "0.0,", "0.0],", "[0.0,", "0.0,", "0.0]]", "False"]
+
+
+def test_rows_that_do_not_pickle_are_scored_without_the_cache(counted):
+    rows = [{**r, "extra": (lambda: None)} for r in _rows(30, seed=8)]
+    assert aggregate("macro_f1_ci_high", rows) == score_metric("macro_f1", rows).ci.high
+    assert len(scoring._CI_CACHE) == 0
