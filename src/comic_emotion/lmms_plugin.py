@@ -15,7 +15,8 @@ lmms-eval's behaviour.
 
 With ``COMIC_EMOTION_TASKS_ONLY=1`` (set by ``comic-emotion run`` when only this package's tasks are
 requested) the built-in task tree is not indexed at all: walking its ~1,900 YAML files costs seconds
-of start-up for tasks that are not used.
+of start-up for tasks that are not used. Our own folder's index entries come from
+:func:`our_task_index` (one libyaml read per file), equal to lmms-eval's walk of it (a test checks).
 
 If lmms-eval's internals differ from 0.7.3 (a method is gone or its parameters changed), nothing
 is patched and one line tells the user to pass ``--include_path $(comic-emotion tasks-dir)``, which
