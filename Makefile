@@ -11,17 +11,21 @@ PY := $(VENV)/bin/python
 UV_VERSION := 0.13.8
 UV := $(VENV)/.uv/bin/uv
 LOCK := requirements/lock.txt
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml $(LOCK) | cksum | cut -d' ' -f1)
+# Bytecode is compiled at install (uv does not by default): without .pyc files every process compiles
+# the sources of what it imports, seconds per command for torch, transformers, lmms-eval and nltk, on
+# every run where PYTHONDONTWRITEBYTECODE is set (CI images, some shells), which leaves no cache behind.
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml $(LOCK) Makefile | cksum | cut -d' ' -f1)
 
 .PHONY: install lock check-latest demo test bench check-real clean
 install: $(STAMP)
 $(STAMP): pyproject.toml $(LOCK)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	test -x $(UV) || $(PY) -m pip install -q --target $(VENV)/.uv uv==$(UV_VERSION)
-	$(UV) pip sync -q --python $(PY) --require-hashes $(LOCK)
+	$(UV) pip sync -q --compile-bytecode --python $(PY) --require-hashes $(LOCK)
 	# The project itself: no dependencies (the lock has them all) and no build isolation (the lock's
 	# setuptools builds it, so no unpinned build backend is fetched).
 	$(UV) pip install -q --python $(PY) --no-deps --no-build-isolation -e .
+	$(PY) -m compileall -q src tasks metrics perturbations baselines leaderboard
 	$(PY) -m pip check
 	rm -f $(VENV)/.installed-* && touch $@
 

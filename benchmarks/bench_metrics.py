@@ -1,9 +1,15 @@
 """Metric figures: vectorised bootstrap vs a per-resample sklearn loop, parser throughput, and
 ``comic-emotion score`` end to end on 10,000 predictions.
 
-Ratios: bootstrap = sklearn-loop seconds / ours (goal >= 50); parsing = answers/s / 20,000 (goal >= 1);
-score = 3 s / ours (goal >= 1). The sklearn loop uses the very same resample indices, and its
-per-resample values must equal ours to 1e-12.
+Ratios: bootstrap = sklearn-loop seconds / ours (goal >= 200; ours is the best of 3 runs); parsing =
+answers/s / 20,000 (goal >= 1); score = 3 s / ours (goal >= 1; ours is the best of 2 runs, quick, or 3). The sklearn loop uses the very same
+resample indices, and its per-resample values must equal ours to 1e-12.
+
+CI aggregation on a real run: lmms-eval's ``simple_evaluate`` on ``comic_emotion_demo`` (3 subtasks)
+with ``comic_emotion_majority``, in this process, once with the per-process interval cache (each
+metric's bootstrap serves ``_ci_low`` and ``_ci_high``) and once with it switched off (the bootstrap
+rerun for every bound, as before issue 18); time spent in our aggregation functions and the number
+of bootstrap passes. Goal: half the bootstrap passes (or fewer), identical results, less time.
 """
 
 from __future__ import annotations
@@ -33,10 +39,12 @@ def _bootstrap(quick: bool) -> dict:
     def macro_f1(s: np.ndarray) -> np.ndarray:
         return cls.prf_from_counts(s.reshape(*s.shape[:-1], 3, N_LABELS), average="macro")[2]
 
-    start = time.perf_counter()
-    stats = cls.confusion_counts(y_true, y_pred).reshape(N_SAMPLES, -1)
-    _, ours = bootstrap_sums(stats, macro_f1, n_resamples=N_RESAMPLES, seed=0, method="percentile")
-    ours_s = time.perf_counter() - start
+    ours_s = float("inf")
+    for _ in range(3):  # best of 3: the least disturbed by the shared machine
+        start = time.perf_counter()
+        stats = cls.confusion_counts(y_true, y_pred).reshape(N_SAMPLES, -1)
+        _, ours = bootstrap_sums(stats, macro_f1, n_resamples=N_RESAMPLES, seed=0, method="percentile")
+        ours_s = min(ours_s, time.perf_counter() - start)
 
     n_loop = 50 if quick else N_RESAMPLES
     idx = resample_indices(N_SAMPLES, n_resamples=N_RESAMPLES, seed=0)[:n_loop]
@@ -49,8 +57,8 @@ def _bootstrap(quick: bool) -> dict:
                     f" (sklearn loop {'extrapolated from ' + str(n_loop) if quick else 'all'} resamples;"
                     f" max |diff| {max_diff:.1e})",
             "ours": ours_s, "reference": loop_s, "unit": "s", "ratio": ratio,
-            "goal": ">= 50x faster than a sklearn.f1_score loop, equal to 1e-12",
-            "passed": ratio >= 50 and max_diff <= 1e-12}
+            "goal": ">= 200x faster than a sklearn.f1_score loop, equal to 1e-12",
+            "passed": ratio >= 200 and max_diff <= 1e-12}
 
 
 def _answers(n: int) -> list[str | bytes]:
@@ -112,13 +120,15 @@ def _score(quick: bool, *, explanations: bool = True) -> dict:
         preds.write_text("".join(json.dumps({"id": r["id"], "answer": a if isinstance(a, str) else ""}) + "\n"
                                  for r, a in zip(records, answers)), encoding="utf-8")
         env = {**os.environ, "COMIC_EMOTION_DATA": str(Path(tmp) / "data")}
-        start = time.perf_counter()
-        result = subprocess.run([sys.executable, "-m", "comic_emotion", "score", "--task", "comic_emotion_comic",
-                                 "--predictions", str(preds), "--out", str(Path(tmp) / "m.json")],
-                                capture_output=True, text=True, env=env, check=False)
-        seconds = time.perf_counter() - start
-        if result.returncode != 0:
-            raise RuntimeError(f"comic-emotion score failed: {result.stderr.strip()[-300:]}")
+        seconds = float("inf")
+        for _ in range(2 if quick else 3):  # best of: the least disturbed by the shared machine
+            start = time.perf_counter()
+            result = subprocess.run([sys.executable, "-m", "comic_emotion", "score", "--task", "comic_emotion_comic",
+                                     "--predictions", str(preds), "--out", str(Path(tmp) / "m.json")],
+                                    capture_output=True, text=True, env=env, check=False)
+            seconds = min(seconds, time.perf_counter() - start)
+            if result.returncode != 0:
+                raise RuntimeError(f"comic-emotion score failed: {result.stderr.strip()[-300:]}")
     what = ("half with explanation references (BLEU/ROUGE; rouge-score imports nltk)" if explanations
             else "no explanation references")
     return {"what": f"comic-emotion score end to end, {N_SAMPLES} predictions, {what}, every metric with a CI",
@@ -126,9 +136,57 @@ def _score(quick: bool, *, explanations: bool = True) -> dict:
             "passed": seconds < 3.0}
 
 
+def _ci_aggregation(quick: bool) -> dict:
+    from comic_emotion.metrics import lmms, scoring
+
+    from benchmarks.lmms_runs import evaluate
+    from comic_emotion.data import ensure_demo
+
+    ensure_demo()
+    passes, seconds = [0], [0.0]
+    intervals, aggregate = scoring._intervals, lmms.aggregate
+
+    def counted(prepared: dict, **kwargs: object) -> dict:
+        passes[0] += bool(prepared)  # a bootstrap pass over at least one defined metric
+        return intervals(prepared, **kwargs)
+
+    def timed(key: str, rows: list) -> object:
+        start = time.perf_counter()
+        try:
+            return aggregate(key, rows)
+        finally:
+            seconds[0] += time.perf_counter() - start
+
+    scoring._intervals, lmms.aggregate = counted, timed
+    size = scoring._CI_CACHE_SIZE
+    figures: dict[str, tuple[float, int]] = {}
+    results = {}
+    try:
+        for _ in range(1 if quick else 2):
+            for name, cache_size in (("reference", 0), ("ours", size)):  # 0: every bound reruns its bootstrap
+                scoring._CI_CACHE.clear()
+                scoring._CI_CACHE_SIZE = cache_size
+                passes[0], seconds[0] = 0, 0.0
+                _, out = evaluate(["comic_emotion_demo"])
+                results[name] = out["results"]
+                if name not in figures or seconds[0] < figures[name][0]:
+                    figures[name] = (seconds[0], passes[0])
+    finally:
+        scoring._intervals, lmms.aggregate, scoring._CI_CACHE_SIZE = intervals, aggregate, size
+    same = results["ours"] == results["reference"]
+    (ours_s, ours_n), (ref_s, ref_n) = figures["ours"], figures["reference"]
+    ratio = ref_s / ours_s
+    return {"what": f"CI aggregation, real lmms-eval run (comic_emotion_demo, 3 x 100 samples, majority): "
+                    f"{ours_n} bootstraps vs {ref_n} without the interval cache; results identical: {same}",
+            "ours": ours_s, "reference": ref_s, "unit": "s", "ratio": ratio,
+            "goal": "<= half the bootstraps, identical results, ratio (reference / ours) > 1",
+            "passed": 2 * ours_n <= ref_n and same and ratio > 1}
+
+
 def run(quick: bool) -> list[dict]:
     """The metric figures, measured in this process (the score command in a subprocess)."""
-    return [_bootstrap(quick), _parsing(quick), _score(quick), _score(quick, explanations=False)]
+    return [_bootstrap(quick), _parsing(quick), _score(quick), _score(quick, explanations=False),
+            _ci_aggregation(quick)]
 
 
 if __name__ == "__main__":

@@ -34,40 +34,65 @@ class Interval:
         return {"low": self.low, "high": self.high, "level": self.level, "method": self.method}
 
 
-def weight_chunks(n_samples: int, *, n_resamples: int = 1000, seed: int = 0,
-                  chunk: int = 128) -> Iterator[np.ndarray]:
-    """Bootstrap weights in blocks of ``chunk`` resamples: row b counts how often each sample was drawn.
+# Above this many (resample, sample) cells the counts matrix is built in row blocks: 2**24 float64
+# cells are 128 MiB (1,000 resamples of 16,000 samples fit in one block).
+MAX_COUNT_CELLS = 1 << 24
 
-    The draw is ``np.random.default_rng(seed).integers(0, n, (n_resamples, n))`` taken block by block
-    (the same stream as :func:`resample_indices` in one call). Blocks reuse one buffer, so a caller
-    must consume each block before asking for the next; memory stays at ``chunk * n`` floats.
-    """
+
+def _check_sizes(n_samples: int, n_resamples: int) -> None:
     if n_samples < 1:
         raise ValueError("bootstrap needs at least one sample")
     if n_resamples < 1:
         raise ValueError(f"n_resamples must be >= 1, got {n_resamples}")
+
+
+def weight_chunks(n_samples: int, *, n_resamples: int = 1000, seed: int = 0,
+                  chunk: int | None = None) -> Iterator[np.ndarray]:
+    """Bootstrap weights, row b counting how often each sample was drawn in resample b.
+
+    The draw is ``np.random.default_rng(seed).integers(0, n, (n_resamples, n))``, the index matrix
+    of :func:`resample_indices` (numpy's bounded integers give the same values in one call or in
+    row blocks, and as int32 or int64). By default the whole (n_resamples, n) counts matrix comes
+    in one block, so a caller gets every resample's sums of per-sample statistics from one matrix
+    product ``counts @ stats`` (sacrebleu's ``_bootstrap_resample`` shape); above
+    :data:`MAX_COUNT_CELLS` cells, or with ``chunk`` (rows per block), it comes in blocks that reuse
+    one buffer, so a caller must consume each block before asking for the next.
+    """
+    _check_sizes(n_samples, n_resamples)
+    rows = chunk if chunk is not None else max(1, MAX_COUNT_CELLS // n_samples)
+    rows = max(1, min(rows, n_resamples))
     rng = np.random.default_rng(seed)
-    buffer = np.empty((min(chunk, n_resamples), n_samples))
-    for start in range(0, n_resamples, chunk):
-        size = min(chunk, n_resamples - start)
-        idx = rng.integers(0, n_samples, size=(size, n_samples))
+    buffer = np.empty((rows, n_samples))
+    dtype = np.int32 if n_samples <= np.iinfo(np.int32).max else np.int64
+    for start in range(0, n_resamples, rows):
+        size = min(rows, n_resamples - start)
+        idx = rng.integers(0, n_samples, size=(size, n_samples), dtype=dtype)
         for b in range(size):
-            # Row by row: each bincount scatters into a cache-sized array.
+            # Row by row: each bincount scatters into a cache-sized array (faster than one flat
+            # bincount over size * n cells, and no int64 temporary of the whole matrix).
             buffer[b] = np.bincount(idx[b], minlength=n_samples)
         yield buffer[:size]
 
 
 def resample_weights(n_samples: int, *, n_resamples: int = 1000, seed: int = 0) -> np.ndarray:
     """All bootstrap weights at once, shape (n_resamples, n_samples) (see :func:`weight_chunks`)."""
-    return np.concatenate([w.copy() for w in weight_chunks(n_samples, n_resamples=n_resamples, seed=seed)])
+    chunks = weight_chunks(n_samples, n_resamples=n_resamples, seed=seed, chunk=n_resamples)
+    return next(chunks)
+
+
+def resampled_sums(stats: np.ndarray, *, n_resamples: int = 1000, seed: int = 0) -> np.ndarray:
+    """Column sums of ``stats`` (n_samples, k) in every resample, shape (n_resamples, k).
+
+    One counts matrix, one matrix product (per block when the counts exceed :data:`MAX_COUNT_CELLS`).
+    """
+    stats = np.asarray(stats, dtype=float)
+    blocks = [w @ stats for w in weight_chunks(stats.shape[0], n_resamples=n_resamples, seed=seed)]
+    return blocks[0] if len(blocks) == 1 else np.concatenate(blocks)
 
 
 def resample_indices(n_samples: int, *, n_resamples: int = 1000, seed: int = 0) -> np.ndarray:
     """The (n_resamples, n_samples) index matrix behind :func:`resample_weights`."""
-    if n_samples < 1:
-        raise ValueError("bootstrap needs at least one sample")
-    if n_resamples < 1:
-        raise ValueError(f"n_resamples must be >= 1, got {n_resamples}")
+    _check_sizes(n_samples, n_resamples)
     return np.random.default_rng(seed).integers(0, n_samples, size=(n_resamples, n_samples))
 
 
@@ -119,7 +144,7 @@ def bootstrap_sums(stats: np.ndarray, score: Callable[[np.ndarray], np.ndarray],
     if method not in METHODS:
         raise ValueError(f"The 'method' parameter must be one of {METHODS}. Got {method!r} instead.")
     stats = np.asarray(stats, dtype=float)
-    sums = np.concatenate([w @ stats for w in weight_chunks(stats.shape[0], n_resamples=n_resamples, seed=seed)])
+    sums = resampled_sums(stats, n_resamples=n_resamples, seed=seed)
     resampled = np.asarray(score(sums), dtype=float)
     if method == "percentile" or stats.shape[0] < 3:
         return percentile_interval(resampled, level=level), resampled

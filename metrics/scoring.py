@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import hashlib
 import math
+import pickle
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -117,6 +119,29 @@ def undefined_reason(metric: str, rows: Sequence[Mapping[str, Any]]) -> str | No
     return None
 
 
+def _undefined_reasons(rows: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+    """:func:`undefined_reason` of every metric, from one pass over ``rows`` (not one pass per metric)."""
+    asked: set[str] = set()  # fields some tracked row's prompt asked for
+    produced: set[str] = set()  # fields some answer gave where its prompt asked
+    tracked = False
+    for row in rows:
+        if "requested" not in row:
+            continue
+        tracked = True
+        requested = set(row["requested"])
+        asked |= requested
+        produced.update(f for f in row.get("produced") or () if f in requested)
+    if not tracked:
+        return {}
+    out = {}
+    for metric, answer_field in FIELD_OF_METRIC.items():
+        if answer_field not in asked:
+            out[metric] = NOT_REQUESTED
+        elif not (metric.endswith("_coverage") or metric == "utt_slot_mismatch") and answer_field not in produced:
+            out[metric] = NEVER_PRODUCED
+    return out
+
+
 @dataclass(frozen=True)
 class Score:
     """One corpus-level number with its interval and every setting that changes it."""
@@ -169,13 +194,14 @@ def prepare(metric: str, rows: Sequence[Mapping[str, Any]]) -> d.Prepared | None
     return _prepare(metric, rows, _label_set_of(rows)[1])
 
 
-def _prepare(metric: str, rows: Sequence[Mapping[str, Any]], labels: tuple[str, ...]) -> d.Prepared | None:
+def _prepare(metric: str, rows: Sequence[Mapping[str, Any]], labels: tuple[str, ...], *,
+             reasons: Mapping[str, str] | None = None) -> d.Prepared | None:
     if metric not in _PREPARE:
         raise ValueError(f"unknown metric {metric!r}; known: {', '.join(sorted(_PREPARE))}")
     if not labels and (METRICS[metric].group in ("classification", "calibration", "utterance")
                        or metric == "off_taxonomy_rate"):
         return None  # a task without emotion labels (speaker links, VQA)
-    if undefined_reason(metric, rows) is not None:
+    if (undefined_reason(metric, rows) if reasons is None else reasons.get(metric)) is not None:
         return None
     return _PREPARE[metric](rows, labels)
 
@@ -257,6 +283,47 @@ def score_metric(metric: str, rows: Sequence[Mapping[str, Any]], *, seed: int = 
     return score_rows(rows, seed=seed, n_resamples=n_resamples, metrics=[metric], per_class=False)[metric]
 
 
+# lmms-eval calls one aggregation function per metric key, so ``<metric>_ci_low`` and ``<metric>_ci_high``
+# arrive one after the other with equal rows: the interval is computed for the first and served from
+# here for the second, instead of rerunning the bootstrap. The key is the exact content of the rows
+# (plus metric, seed, resample count), and the interval is a deterministic function of exactly that,
+# so a hit returns what recomputing would; other tasks or reruns with other rows simply miss.
+_CI_CACHE: OrderedDict[tuple[str, int, int, str], Interval | None] = OrderedDict()
+_CI_CACHE_SIZE = 64
+
+
+def _rows_digest(rows: Sequence[Mapping[str, Any]]) -> str | None:
+    """BLAKE2b of the rows' pickle (``None`` if they do not pickle: then nothing is cached).
+
+    A pickle is a faithful serialisation, so different rows never share a digest; equal rows built
+    differently (key order, shared objects) may get two digests, which only costs a recomputation.
+    Pickling is ~2.5x faster than canonical JSON on 10,000 rows (0.1 s vs 0.28 s), and the digest is
+    computed for both bounds, so its cost counts twice against the one bootstrap saved.
+    """
+    try:
+        data = pickle.dumps(list(rows), protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception:  # noqa: BLE001 - any unpicklable value: compute without the cache
+        return None
+    return hashlib.blake2b(data, digest_size=32).hexdigest()
+
+
+def _cached_interval(metric: str, rows: Sequence[Mapping[str, Any]], *, seed: int,
+                     n_resamples: int) -> Interval | None:
+    """The bootstrap interval of ``metric`` over ``rows``, computed once per distinct (rows, metric, seed, n)."""
+    digest = _rows_digest(rows)
+    if digest is None:
+        return score_metric(metric, rows, seed=seed, n_resamples=n_resamples).ci
+    key = (metric, seed, n_resamples, digest)
+    if key in _CI_CACHE:
+        _CI_CACHE.move_to_end(key)
+        return _CI_CACHE[key]
+    ci = score_metric(metric, rows, seed=seed, n_resamples=n_resamples).ci
+    _CI_CACHE[key] = ci
+    while len(_CI_CACHE) > _CI_CACHE_SIZE:
+        _CI_CACHE.popitem(last=False)
+    return ci
+
+
 def aggregate(metric: str, rows: Sequence[Mapping[str, Any]], *, seed: int = 0,
               n_resamples: int = 1000) -> float | None:
     """One corpus-level number from rows, for lmms-eval aggregation functions.
@@ -266,10 +333,10 @@ def aggregate(metric: str, rows: Sequence[Mapping[str, Any]], *, seed: int = 0,
     """
     for suffix in CI_SUFFIXES:
         if metric.endswith(suffix):
-            score = score_metric(metric[: -len(suffix)], rows, seed=seed, n_resamples=n_resamples)
-            if score.ci is None:
+            ci = _cached_interval(metric[: -len(suffix)], rows, seed=seed, n_resamples=n_resamples)
+            if ci is None:
                 return None
-            return score.ci.low if suffix == "_ci_low" else score.ci.high
+            return ci.low if suffix == "_ci_low" else ci.high
     prepared = prepare(metric, rows)
     return None if prepared is None else _finite_or_none(prepared.value())
 
@@ -315,19 +382,21 @@ def score_rows(rows: Sequence[Mapping[str, Any]], *, seed: int = 0, n_resamples:
     name, labels = _label_set_of(rows)
     _check_ids(rows)
     rows = sorted(rows, key=lambda row: str(row.get("id")))
-    prepared = {m: _prepare(m, rows, labels) for m in (metrics or METRICS)}
+    reasons = _undefined_reasons(rows)
+    prepared = {m: _prepare(m, rows, labels, reasons=reasons) for m in (metrics or METRICS)}
     if per_class:
         prepared.update(_per_class(rows, labels))
     defined = {k: p for k, p in prepared.items() if p is not None and math.isfinite(p.value())}
     cis = _intervals(defined, seed=seed, n_resamples=n_resamples)
     return {k: _score(k, name, p, cis.get(k), seed=seed, n_resamples=n_resamples,
-                      reason=undefined_reason(k, rows) if k in METRICS else NO_SUPPORT if k.startswith("f1/") else None)
+                      reason=reasons.get(k) if k in METRICS else NO_SUPPORT if k.startswith("f1/") else None)
             for k, p in prepared.items()}
 
 
 def na_reasons(rows: Sequence[Mapping[str, Any]]) -> dict[str, str]:
     """``{metric: reason}`` for every metric N/A on ``rows`` because of its answer field (see :func:`undefined_reason`)."""
-    return {m: reason for m in METRICS if (reason := undefined_reason(m, rows)) is not None}
+    reasons = _undefined_reasons(rows)
+    return {m: reasons[m] for m in METRICS if m in reasons}
 
 
 def rows_to_arrays(rows: Sequence[Mapping[str, Any]]) -> dict[str, np.ndarray]:

@@ -79,6 +79,9 @@ def bleu_signature(tokenizers: Sequence[str], n_refs: Sequence[int]) -> str:
 
 @lru_cache(maxsize=1)
 def _rouge_scorer():
+    # Deliberate lazy import of a heavy dependency: rouge_score.rouge_scorer imports nltk, which imports
+    # scipy.stats, scikit-learn and pandas (seconds at start-up), though ROUGE-1/2/L with our tokenizer
+    # use none of it. Only a non-empty hypothesis needs the scorer (see rouge_f).
     from rouge_score import rouge_scorer
 
     return rouge_scorer.RougeScorer(list(ROUGE_TYPES), use_stemmer=False, tokenizer=LatinCjkTokenizer())
@@ -88,11 +91,15 @@ def rouge_f(hypotheses: Sequence[str], references: Sequence[Sequence[str]]) -> n
     """Per-sample ROUGE-1/2/L F-measures against the best reference, shape (n, 3)."""
     if len(hypotheses) != len(references):
         raise ValueError(f"inconsistent numbers of samples: [{len(hypotheses)}, {len(references)}]")
-    scorer = _rouge_scorer()
     out = np.zeros((len(hypotheses), len(ROUGE_TYPES)))
+    tokenizer = LatinCjkTokenizer()
     for i, (hyp, refs) in enumerate(zip(hypotheses, references)):
         if not refs:
             raise ValueError(f"sample {i}: no reference")
-        scores = scorer.score_multi(list(refs), hyp)
+        if not tokenizer.tokenize(hyp):
+            # A hypothesis without tokens (no explanation given) scores 0 against any reference in
+            # rouge-score (precision and recall 0); answered without importing the scorer.
+            continue
+        scores = _rouge_scorer().score_multi(list(refs), hyp)
         out[i] = [scores[t].fmeasure for t in ROUGE_TYPES]
     return out

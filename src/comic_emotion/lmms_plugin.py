@@ -18,7 +18,8 @@ the only changes made to lmms-eval's behaviour.
 
 With ``COMIC_EMOTION_TASKS_ONLY=1`` (set by ``comic-emotion run`` when only this package's tasks are
 requested) the built-in task tree is not indexed at all: walking its ~1,900 YAML files costs seconds
-of start-up for tasks that are not used.
+of start-up for tasks that are not used. Our own folder's index entries come from
+:func:`our_task_index` (one libyaml read per file), equal to lmms-eval's walk of it (a test checks).
 
 If lmms-eval's internals differ from 0.7.3 (a method is gone or its parameters changed), nothing
 is patched and one line tells the user to pass ``--include_path $(comic-emotion tasks-dir)``, which
@@ -60,6 +61,84 @@ def _with_our_tasks(include_path: Any) -> list[str]:
     return paths
 
 
+def _is_ours(path: Any) -> bool:
+    from comic_emotion.tasks import tasks_dir
+
+    return os.path.realpath(os.fspath(path)) == str(tasks_dir())
+
+
+@functools.cache
+def our_task_index() -> dict[str, dict[str, Any]] | None:
+    """lmms-eval 0.7.3's task-index entries of this package's task folder, read with libyaml.
+
+    ``TaskManager._get_task_and_group`` reads every YAML with PyYAML's pure-Python loader and resolves
+    each ``include:`` by reading the included file again: our ~40 subtasks parse the large shared
+    template ~40 times, the bulk of ``comic-emotion run``'s task indexing. This builds the same entries
+    (``python_task`` for configs with ``class:``, after includes, ``group`` for task lists) from one
+    read of each file; ``tests/test_task_index.py`` checks it equals lmms-eval's own index. ``None``
+    (lmms-eval indexes the folder itself) when a config needs more (a plain task with tags, an
+    include outside the folder), so nothing but the speed depends on this.
+    """
+    import yaml
+
+    from comic_emotion.tasks import tasks_dir
+
+    class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+        """Safe loader that reads lmms-eval's ``!function`` tags as plain strings."""
+
+    _Loader.add_constructor("!function", lambda loader, node: loader.construct_scalar(node))
+    root = tasks_dir()
+    raw: dict[str, dict[str, Any]] = {}
+
+    def load(name: str) -> dict[str, Any]:
+        if name not in raw:
+            raw[name] = yaml.load((root / name).read_text(encoding="utf-8"), Loader=_Loader) or {}
+            if not isinstance(raw[name], dict):
+                raise yaml.YAMLError(f"{name}: not a mapping")
+        return raw[name]
+
+    def merged(name: str, depth: int = 0) -> dict[str, Any] | None:
+        config = dict(load(name))
+        includes = config.pop("include", None)
+        if includes is None:
+            return config
+        out: dict[str, Any] = {}
+        for include in reversed([includes] if isinstance(includes, str) else list(includes)):
+            if depth > 8 or os.path.dirname(include) or not (root / include).is_file():
+                return None
+            part = merged(include, depth + 1)
+            if part is None:
+                return None
+            out.update(part)
+        out.update(config)
+        return out
+
+    index: dict[str, dict[str, Any]] = {}
+    for dirpath, dirs, files in os.walk(root):
+        dirs[:] = [d for d in dirs if d not in ("__pycache__", ".ipynb_checkpoints")]
+        if os.path.realpath(dirpath) != str(root):
+            if any(f.endswith(".yaml") for f in files):
+                return None  # a subfolder of tasks: leave it to lmms-eval
+            continue
+        for name in files:
+            if not name.endswith(".yaml"):
+                continue
+            try:
+                config = merged(name)
+            except (OSError, UnicodeDecodeError, yaml.YAMLError):
+                return None  # lmms-eval's loader reports it, in its words
+            if config is None:
+                return None
+            path = os.path.join(dirpath, name)
+            if "class" in config:
+                index[config["task"]] = {"type": "python_task", "yaml_path": path}
+            elif isinstance(config.get("task"), list):
+                index[config["group"]] = {"type": "group", "task": -1, "yaml_path": path}
+            elif isinstance(config.get("task"), str) or "task" in config:
+                return None  # plain tasks (tags, groups named in the task): lmms-eval's own logic
+    return index
+
+
 def install_task_path() -> bool:
     """Make lmms-eval's ``TaskManager`` index our tasks; return whether it could be done."""
     try:
@@ -94,7 +173,13 @@ def install_task_path() -> bool:
     def initialize_tasks(self: Any, include_path: Any = None, include_defaults: bool = True) -> Any:
         if os.environ.get(TASKS_ONLY_ENV) == "1":
             include_defaults = False
-        return original(self, include_path=_with_our_tasks(include_path), include_defaults=include_defaults)
+        paths = _with_our_tasks(include_path)
+        ours = our_task_index() if _is_ours(paths[-1]) and not any(_is_ours(p) for p in paths[:-1]) else None
+        if ours is None:
+            return original(self, include_path=paths, include_defaults=include_defaults)
+        # lmms-eval merges per path with the earlier paths winning; ours is the last path, so its
+        # entries come first and every other path's (built-ins, --include_path) override them.
+        return {**ours, **original(self, include_path=paths[:-1] or None, include_defaults=include_defaults)}
 
     @functools.wraps(original_load)
     def load_task_or_group(self: Any, task_list: Any = None, task_type: str = "simple") -> Any:
