@@ -25,7 +25,7 @@ $(STAMP): pyproject.toml $(LOCK)
 	# The project itself: no dependencies (the lock has them all) and no build isolation (the lock's
 	# setuptools builds it, so no unpinned build backend is fetched).
 	$(UV) pip install -q --python $(PY) --no-deps --no-build-isolation -e .
-	$(PY) -m compileall -q src tasks metrics perturbations baselines leaderboard
+	$(PY) -m compileall -q src tasks metrics perturbations baselines leaderboard reports
 	$(PY) -m pip check
 	rm -f $(VENV)/.installed-* && touch $@
 

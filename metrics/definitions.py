@@ -266,7 +266,7 @@ def clustering(which: str) -> Callable[[Rows, tuple[str, ...]], Prepared | None]
     A sample whose answer gives no per-utterance speakers scores 0 (otherwise an empty answer would
     score 1 on panels where every utterance has its own speaker); within a list, a missing or unnamed
     entry is a singleton cluster. When no answer names speakers at all, or the prompts never asked,
-    the metric is N/A (``comic_emotion.metrics.scoring.undefined_reason``), not 0.
+    the metric is N/A (``comic_emotion.metrics.na.undefined_reason``), not 0.
     """
     def prepare(rows: Rows, labels: tuple[str, ...]) -> Prepared | None:
         scored = [r for r in rows if r.get("clusters_gold")]

@@ -13,7 +13,7 @@ key, and computes ``<metric>_stderr`` only for its built-in aggregations. So:
 
 Undefined metrics aggregate to ``None`` (``null`` in JSON, ``N/A`` in the table). The key
 ``na_reasons`` aggregates to ``{metric: reason}`` for the metrics that are N/A because of their
-answer field (``"not requested"``, ``"never produced"``; :func:`comic_emotion.metrics.scoring.undefined_reason`).
+answer field (``"not requested"``, ``"never produced"``; :func:`comic_emotion.metrics.na.undefined_reason`).
 
 One metric set everywhere: :data:`TASK_METRICS` is every metric of the registry
 (:data:`comic_emotion.metrics.registry.METRICS`), the set ``comic-emotion score`` reports, in the
@@ -35,8 +35,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from comic_emotion.metrics.na import na_reasons
 from comic_emotion.metrics.registry import CI_METRICS, METRICS, NA_REASONS_KEY, metric_spec
-from comic_emotion.metrics.scoring import aggregate, na_reasons
+from comic_emotion.metrics.scoring import aggregate
 
 # Every registry metric: the same set as `comic-emotion score` (a test compares them).
 TASK_METRICS: tuple[str, ...] = CI_METRICS + tuple(m for m in METRICS if m not in CI_METRICS)

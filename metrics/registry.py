@@ -21,6 +21,7 @@ coverage of speakers and explanations). ``detail``: everything else, kept in the
 
 from __future__ import annotations
 
+import difflib
 import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
@@ -229,7 +230,6 @@ def metric_spec(key: str) -> MetricSpec:
         bound = "low" if key.endswith("_ci_low") else "high"
         return replace(spec, key=key, display_name=f"{spec.display_name} (95% CI {bound})", tier="detail", ci=False,
                        description=f"{bound} end of the 95 % bootstrap interval of {base}")
-    import difflib
 
     close = difflib.get_close_matches(key, list(METRICS), n=1, cutoff=0.8)
     hint = f"did you mean {close[0]!r}? " if close else ""

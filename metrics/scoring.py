@@ -21,12 +21,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from comic_emotion.metrics import classification as cls
 from comic_emotion.metrics import definitions as d
 from comic_emotion.metrics.bootstrap import Interval, bca_interval, percentile_interval, weight_chunks
+from comic_emotion.metrics.na import undefined_reason, undefined_reasons
 from comic_emotion.metrics.parsing import PARSER_VERSION
 from comic_emotion.metrics.registry import CI_SUFFIXES, COVERAGE_FIELDS, DIMENSIONS, METRICS, metric_spec
 from comic_emotion.metrics.samples import SCORE_SOURCES, sample_row
 
+from comic_emotion import __version__
 from comic_emotion.taxonomy import label_set as get_label_set
 
 __all__ = ["SCORE_SOURCES", "Score", "aggregate", "prepare", "sample_row", "score_rows"]
@@ -81,66 +84,6 @@ _PREPARE: dict[str, Callable[[Sequence[Mapping[str, Any]], tuple[str, ...]], d.P
 }
 if set(_PREPARE) != set(METRICS):  # a metric without a computation, or a computation without metadata
     raise ImportError(f"scoring and registry disagree: {sorted(set(_PREPARE) ^ set(METRICS))}")
-
-# The answer field each metric scores. A metric is N/A (None, with the reason) when no sample's
-# prompt asked for its field ("not requested") or no answer gave it ("never produced"); coverage
-# and slot-mismatch metrics stay defined, since 0 % and 100 % are what they report.
-FIELD_OF_METRIC: Mapping[str, str] = {
-    **{m: m.split("_")[0] for m in METRICS if m.split("_")[0] in ("intensity", "valence", "arousal")},
-    "ece": "confidence", "brier": "confidence",
-    **{m: "attributions" for m in METRICS if m.startswith("attribution_")},
-    **{m: "explanation" for m in ("bleu", "rouge1", "rouge2", "rougeL")},
-    **{m: "speakers" for m in METRICS if m.startswith("speaker_")},
-    **{m: "utterances" for m in METRICS if m.startswith("utt_")},
-    **{f"{f}_coverage": f for f in ("confidence", "intensity", "valence", "arousal", "attributions", "explanation",
-                                    "speakers")},
-}
-NOT_REQUESTED, NEVER_PRODUCED = "not requested", "never produced"
-
-
-def undefined_reason(metric: str, rows: Sequence[Mapping[str, Any]]) -> str | None:
-    """Why ``metric`` is N/A on ``rows`` because of its answer field, or ``None`` when the field does not make it so.
-
-    ``"not requested"``: no row's prompt asked for the field; ``"never produced"``: some did, and no
-    answer gave it (not for coverage and ``utt_slot_mismatch``, which report exactly that). Rows
-    written before answer fields were tracked (no ``requested`` key) give no reason.
-    """
-    field = FIELD_OF_METRIC.get(metric)
-    tracked = [r for r in rows if "requested" in r]
-    if field is None or not tracked:
-        return None
-    asked = [r for r in tracked if field in r["requested"]]
-    if not asked:
-        return NOT_REQUESTED
-    if metric.endswith("_coverage") or metric == "utt_slot_mismatch":
-        return None
-    if not any(field in (r.get("produced") or ()) for r in asked):
-        return NEVER_PRODUCED
-    return None
-
-
-def _undefined_reasons(rows: Sequence[Mapping[str, Any]]) -> dict[str, str]:
-    """:func:`undefined_reason` of every metric, from one pass over ``rows`` (not one pass per metric)."""
-    asked: set[str] = set()  # fields some tracked row's prompt asked for
-    produced: set[str] = set()  # fields some answer gave where its prompt asked
-    tracked = False
-    for row in rows:
-        if "requested" not in row:
-            continue
-        tracked = True
-        requested = set(row["requested"])
-        asked |= requested
-        produced.update(f for f in row.get("produced") or () if f in requested)
-    if not tracked:
-        return {}
-    out = {}
-    for metric, answer_field in FIELD_OF_METRIC.items():
-        if answer_field not in asked:
-            out[metric] = NOT_REQUESTED
-        elif not (metric.endswith("_coverage") or metric == "utt_slot_mismatch") and answer_field not in produced:
-            out[metric] = NEVER_PRODUCED
-    return out
-
 
 @dataclass(frozen=True)
 class Score:
@@ -263,7 +206,6 @@ def _intervals(prepared: Mapping[str, d.Prepared], *, seed: int, n_resamples: in
 
 def _score(metric: str, name: str, prepared: d.Prepared | None, ci: Interval | None, *, seed: int,
            n_resamples: int, reason: str | None = None) -> Score:
-    from comic_emotion import __version__
 
     signature = {"metric": metric, "label_set": name, "parser": PARSER_VERSION}
     if prepared is None:
@@ -351,8 +293,6 @@ def _per_class(rows: Sequence[Mapping[str, Any]], labels: tuple[str, ...]) -> di
     (reason :data:`NO_SUPPORT`, and it is left out of the macro averages); the signature of every
     label's F1 gives its gold support.
     """
-    from comic_emotion.metrics import classification as cls
-
     y_true, scores, sig = d._auc_inputs(rows, labels)
     y_pred = cls.label_matrix([r["pred"] for r in rows], labels, what="pred")
     out: dict[str, d.Prepared | None] = {}
@@ -382,7 +322,7 @@ def score_rows(rows: Sequence[Mapping[str, Any]], *, seed: int = 0, n_resamples:
     name, labels = _label_set_of(rows)
     _check_ids(rows)
     rows = sorted(rows, key=lambda row: str(row.get("id")))
-    reasons = _undefined_reasons(rows)
+    reasons = undefined_reasons(rows)
     prepared = {m: _prepare(m, rows, labels, reasons=reasons) for m in (metrics or METRICS)}
     if per_class:
         prepared.update(_per_class(rows, labels))
@@ -393,16 +333,8 @@ def score_rows(rows: Sequence[Mapping[str, Any]], *, seed: int = 0, n_resamples:
             for k, p in prepared.items()}
 
 
-def na_reasons(rows: Sequence[Mapping[str, Any]]) -> dict[str, str]:
-    """``{metric: reason}`` for every metric N/A on ``rows`` because of its answer field (see :func:`undefined_reason`)."""
-    reasons = _undefined_reasons(rows)
-    return {m: reasons[m] for m in METRICS if m in reasons}
-
-
 def rows_to_arrays(rows: Sequence[Mapping[str, Any]]) -> dict[str, np.ndarray]:
     """Gold/pred indicator matrices and scores of rows (for callers comparing with other libraries)."""
-    from comic_emotion.metrics import classification as cls
-
     _, labels = _label_set_of(rows)
     return {"y_true": cls.label_matrix([r["gold"] for r in rows], labels),
             "y_pred": cls.label_matrix([r["pred"] for r in rows], labels),

@@ -41,6 +41,7 @@ def bleu_tokenizer(lang: str) -> str:
 
 @lru_cache(maxsize=8)
 def _bleu(tokenize: str):
+    # lazy: sacrebleu
     from sacrebleu.metrics import BLEU
 
     return BLEU(tokenize=tokenize)
@@ -69,6 +70,7 @@ def bleu_from_sums(sums: np.ndarray) -> np.ndarray:
 
 def bleu_signature(tokenizers: Sequence[str], n_refs: Sequence[int]) -> str:
     """sacrebleu's signature string; ``nrefs:var`` and ``tok:a+b`` where samples differ."""
+    # lazy: sacrebleu
     import sacrebleu
 
     nrefs = sorted(set(n_refs))
@@ -79,7 +81,7 @@ def bleu_signature(tokenizers: Sequence[str], n_refs: Sequence[int]) -> str:
 
 @lru_cache(maxsize=1)
 def _rouge_scorer():
-    # Deliberate lazy import of a heavy dependency: rouge_score.rouge_scorer imports nltk, which imports
+    # lazy: rouge-score; rouge_score.rouge_scorer imports nltk, which imports
     # scipy.stats, scikit-learn and pandas (seconds at start-up), though ROUGE-1/2/L with our tokenizer
     # use none of it. Only a non-empty hypothesis needs the scorer (see rouge_f).
     from rouge_score import rouge_scorer

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import sklearn.metrics as skm
-from comic_emotion.metrics import bootstrap, lmms, scoring
+from comic_emotion.metrics import bootstrap, lmms, na, scoring
 from comic_emotion.metrics import classification as cls
 from comic_emotion.metrics.scoring import aggregate, sample_row, score_metric
 from test_metrics_scoring import perfect_answer, random_records
@@ -99,9 +99,9 @@ def test_one_pass_reasons_equal_the_per_metric_reasons():
                 [{**r, "requested": ["explanation"], "produced": ["explanation"]} if i % 2 else r
                  for i, r in enumerate(rows)]]
     for variant in variants:
-        want = {m: reason for m in scoring.METRICS if (reason := scoring.undefined_reason(m, variant)) is not None}
-        assert scoring._undefined_reasons(variant) == want
-        assert scoring.na_reasons(variant) == want
+        want = {m: reason for m in scoring.METRICS if (reason := na.undefined_reason(m, variant)) is not None}
+        assert na.undefined_reasons(variant) == want
+        assert na.na_reasons(variant) == want
 
 
 def test_rouge_of_hypotheses_without_tokens_equals_rouge_score_without_importing_nltk():

@@ -21,7 +21,7 @@ def rows():
 
 def test_projected_rows_aggregate_like_full_rows(rows):
     per_key = [lmms.results_for(row) for row in rows]
-    from comic_emotion.metrics.scoring import na_reasons
+    from comic_emotion.metrics.na import na_reasons
 
     assert lmms.aggregate_na_reasons([r[lmms.NA_REASONS_KEY] for r in per_key]) == na_reasons(rows)
     for key in lmms.TASK_METRICS + tuple(k for k in lmms.metric_keys() if k.endswith(("_ci_low", "_ci_high"))):

@@ -31,12 +31,19 @@ from __future__ import annotations
 
 import functools
 import inspect
+import json
 import os
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from comic_emotion.results import CHECKPOINT_KEY
+from comic_emotion.runner import OWN_SUMMARY_ENV, robustness_summary
+from comic_emotion.tasks import tasks_dir
+from comic_emotion.tasks.suites import HEADLINE_GROUP, apply_headline
 
 FALLBACK_HINT = (
     "comic-emotion-bench: could not register the comic_emotion tasks with this lmms-eval version; "
@@ -47,8 +54,6 @@ TASKS_ONLY_ENV = "COMIC_EMOTION_TASKS_ONLY"
 
 
 def _with_our_tasks(include_path: Any) -> list[str]:
-    from comic_emotion.tasks import tasks_dir
-
     ours = str(tasks_dir())
     if include_path is None:
         paths: list[str] = []
@@ -62,8 +67,6 @@ def _with_our_tasks(include_path: Any) -> list[str]:
 
 
 def _is_ours(path: Any) -> bool:
-    from comic_emotion.tasks import tasks_dir
-
     return os.path.realpath(os.fspath(path)) == str(tasks_dir())
 
 
@@ -79,9 +82,6 @@ def our_task_index() -> dict[str, dict[str, Any]] | None:
     (lmms-eval indexes the folder itself) when a config needs more (a plain task with tags, an
     include outside the folder), so nothing but the speed depends on this.
     """
-    import yaml
-
-    from comic_emotion.tasks import tasks_dir
 
     class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
         """Safe loader that reads lmms-eval's ``!function`` tags as plain strings."""
@@ -142,6 +142,7 @@ def our_task_index() -> dict[str, dict[str, Any]] | None:
 def install_task_path() -> bool:
     """Make lmms-eval's ``TaskManager`` index our tasks; return whether it could be done."""
     try:
+        # lazy: lmms-eval (imports torch)
         from lmms_eval.tasks import TaskManager
 
         original = TaskManager.initialize_tasks
@@ -164,8 +165,6 @@ def install_task_path() -> bool:
     def _get_config(self: Any, name: str) -> Any:
         config = original_config(self, name)
         if _is_our_headline_group(self, name, config):
-            from comic_emotion.tasks.suites import apply_headline
-
             return apply_headline(config)
         return config
 
@@ -196,8 +195,6 @@ def install_task_path() -> bool:
 
 def _is_our_headline_group(manager: Any, name: str, config: Any) -> bool:
     """Whether ``config`` is the ``comic_emotion`` group read from this package's YAML (not a namesake)."""
-    from comic_emotion.tasks import tasks_dir
-    from comic_emotion.tasks.suites import HEADLINE_GROUP
 
     if name != HEADLINE_GROUP or not isinstance(config, dict) or config.get("group") != HEADLINE_GROUP:
         return False
@@ -207,6 +204,7 @@ def _is_our_headline_group(manager: Any, name: str, config: Any) -> bool:
 
 def _set_request_path(loaded: Any, task_type: str) -> None:
     """Tell every comic_emotion task in lmms-eval's (nested) task dict which request format to emit."""
+    # lazy: lmms-eval (the task classes)
     from comic_emotion.tasks.hooks import ComicEmotionTask
 
     if isinstance(loaded, ComicEmotionTask):
@@ -234,6 +232,7 @@ def install_checkpoint_record() -> bool:
     for runs started by hand as well as by ``comic-emotion stages``. Other models' results are untouched.
     """
     try:
+        # lazy: lmms-eval (imports torch)
         from lmms_eval.loggers.evaluation_tracker import EvaluationTracker
 
         original = EvaluationTracker.save_results_aggregated
@@ -249,9 +248,8 @@ def install_checkpoint_record() -> bool:
     def save_results_aggregated(self: Any, results: dict, samples: Any, datetime_str: str) -> Any:
         config = results.get("config") if isinstance(results, dict) else None
         if isinstance(config, dict) and config.get("model") == "comic_emotion_staged":
-            from comic_emotion.baselines.staged import (
-                checkpoint_record,  # lazy: torch (the staged model class)
-            )
+            # lazy: torch and lmms-eval (the staged model class)
+            from comic_emotion.baselines.staged import checkpoint_record
 
             record = checkpoint_record(str(config.get("model_args") or ""))
             if record is not None:
@@ -272,7 +270,6 @@ def install_checkpoint_record() -> bool:
 
 # Results files lmms-eval wrote in this process, by the id of the results dict it then prints.
 _SAVED: dict[int, Path | None] = {}
-OWN_SUMMARY_ENV = "COMIC_EMOTION_OWN_SUMMARY"  # set by comic-emotion run/demo/stages, which print their own
 
 
 def install_robust_summary() -> bool:
@@ -285,6 +282,7 @@ def install_robust_summary() -> bool:
     keeps lmms-eval's rows. Only the printout changes: the results JSON is written before, and complete.
     """
     try:
+        # lazy: lmms-eval (imports torch)
         import lmms_eval.utils as lmms_utils
 
         original = lmms_utils.make_table
@@ -317,14 +315,12 @@ def install_robust_summary() -> bool:
 
 def _robust_summary(results: dict) -> tuple[str, set[str]] | None:
     """(summary text, subtasks it shows) for results with perturbed variants of our tasks, else ``None``."""
-    import json
-    import tempfile
 
     configs = results.get("configs") or {}
     if not any(isinstance(c, dict) and (c.get("metadata") or {}).get("perturbation") for c in configs.values()):
         return None
+    # lazy: NumPy and matplotlib (comic_emotion.reports)
     from comic_emotion.reports.robustness import robustness_report
-    from comic_emotion.runner import robustness_summary
 
     saved = _SAVED.get(id(results))
     try:
@@ -343,8 +339,10 @@ def _robust_summary(results: dict) -> tuple[str, set[str]] | None:
 
 def register() -> list[Any]:
     """Entry point of the ``lmms_eval.models`` group: our model manifests (and task discovery)."""
+    # lazy: lmms-eval (imports torch)
     from lmms_eval.models.registry_v2 import ModelManifest
 
+    # lazy: scikit-learn and torch (comic_emotion.baselines)
     from comic_emotion.baselines.registry import MODEL_CLASSES
 
     install_task_path()

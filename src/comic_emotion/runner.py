@@ -27,13 +27,14 @@ from comic_emotion.data import (
     not_prepared_message,
     resolve_split,
 )
-from comic_emotion.lmms_plugin import OWN_SUMMARY_ENV
 from comic_emotion.metrics import registry
 from comic_emotion.results import RunError, metric_values, partial_note, results_files
 from comic_emotion.storage import DataError
 from comic_emotion.tasks import task_configs
 from comic_emotion.tasks.suites import HEADLINE_GROUP, headline_selection
 
+# The plugin (comic_emotion.lmms_plugin) leaves lmms-eval's table alone when this is set.
+OWN_SUMMARY_ENV = "COMIC_EMOTION_OWN_SUMMARY"  # set by comic-emotion run/demo/stages, which print their own
 # What lmms-eval 0.7.3 writes under --output_path (plus our checkpoint record beside the results).
 LMMS_EVAL_OUTPUTS = ("*_results.json", "*_samples_*.jsonl", "*_results.checkpoint.json")
 

@@ -25,11 +25,12 @@ from pathlib import Path
 from types import ModuleType
 
 from comic_emotion.cli.main import CliError
-from comic_emotion.lmms_plugin import OWN_SUMMARY_ENV, TASKS_ONLY_ENV
+from comic_emotion.lmms_plugin import TASKS_ONLY_ENV
 from comic_emotion.model_routes import failure_message, model_route
 from comic_emotion.results import RunError, check_results, read_results, results_files
 from comic_emotion.runner import (
     LMMS_EVAL_OUTPUTS,
+    OWN_SUMMARY_ENV,
     TableFilter,
     check_limit,
     cpu_model_args,
