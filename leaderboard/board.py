@@ -80,6 +80,7 @@ def validate_board(board: Any, *, where: str = "board") -> None:
 
 
 def empty_board(data: str) -> dict[str, Any]:
+    """A board with no entries for ``data`` (demo or real): boards never mix the two."""
     return {"schema_version": SCHEMA_VERSION, "data": data, "tasks": {}, "entries": []}
 
 
@@ -122,6 +123,7 @@ def _domain(result: TaskResult) -> str:
 
 
 def task_header(result: TaskResult) -> dict[str, str]:
+    """What every entry of a task must share (version, data hash, split): the board refuses others."""
     return {"version": result.version, "data_hash": result.data_hash, "dataset": str(result.metadata["dataset"]),
             "split": str(result.metadata.get("data_split", "test")), "domain": _domain(result),
             "official_metric": str(result.metadata.get("official_metric", OFFICIAL_METRIC))}

@@ -52,6 +52,7 @@ def write_entry_rows(board_path: str | os.PathLike[str], key: str, rows: Mapping
 
 
 def read_entry_rows(board_path: str | os.PathLike[str], key: str) -> dict[str, list[dict]] | None:
+    """An entry's per-sample rows by task, as stored beside the board; ``None`` when absent."""
     path = samples_dir(board_path) / f"{key}.json"
     try:
         data = json.loads(path.read_text(encoding="utf-8"))

@@ -321,6 +321,7 @@ def run_notes(baseline: str | os.PathLike[str], candidate: str | os.PathLike[str
 
 
 def to_json(rows: list[Comparison], *, baseline: str, candidate: str) -> str:
+    """The gate's verdict and every comparison as JSON (``regress --json``)."""
     verdict = {0: "ok", 1: "regressed", 2: "cannot judge"}[gate_exit_code(rows)]
     return json.dumps({"baseline": baseline, "candidate": candidate, "verdict": verdict,
                        "regressed": any(r.regressed for r in rows), "comparisons": [asdict(r) for r in rows]},

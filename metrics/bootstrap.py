@@ -31,6 +31,7 @@ class Interval:
     method: str
 
     def to_dict(self) -> dict[str, float | str]:
+        """The interval as stored in results and score reports."""
         return {"low": self.low, "high": self.high, "level": self.level, "method": self.method}
 
 

@@ -31,6 +31,7 @@ class LatinCjkTokenizer:
     name = "latin+cjk-char"
 
     def tokenize(self, text: str) -> list[str]:
+        """Lower-cased Latin words and single CJK characters, so ROUGE works on Japanese too."""
         return _ROUGE_TOKEN.findall(text.lower())
 
 

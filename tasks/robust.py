@@ -61,14 +61,17 @@ class RobustComicEmotionTask(ComicEmotionTask):
         return {**doc, "sample": self._samples[key]}
 
     def doc_to_text(self, doc: dict) -> Any:
+        """The prompt of the perturbed record (text perturbations change the regions the prompt quotes)."""
         return super().doc_to_text(self.presented_doc(doc))
 
     def doc_to_visual(self, doc: dict) -> Any:
+        """The perturbed image, computed on request and not cached (memory stays that of a clean run)."""
         if self.perturbation is None or self.perturbation.family not in IMAGE_FAMILIES or doc.get("image") is None:
             return super().doc_to_visual(doc)
         return super().doc_to_visual({**doc, "image": self.perturbation(Item(record_of(doc), doc["image"])).image})
 
     def process_results(self, doc: dict, results: Any, full_docs: Any = None) -> dict:
+        """Score the answer against the perturbed doc, and log whether the perturbation changed it."""
         perturbed = self.presented_doc(doc)
         out = dict(super().process_results(perturbed, results, full_docs=full_docs))
         changed = False if self.perturbation is None else self._record(doc)["meta"]["perturbation"]["changed"]

@@ -113,6 +113,7 @@ class TableFilter:
         return True
 
     def write(self, text: str) -> int:
+        """Pass text through, holding back lmms-eval's results block (counted, not shown)."""
         self._pending += text
         *lines, self._pending = self._pending.split("\n")
         for line in lines:
@@ -121,6 +122,7 @@ class TableFilter:
         return len(text)
 
     def flush(self) -> None:
+        """Write out a held partial line unless it belongs to lmms-eval's results block."""
         # A partial line waits for its end: judged half-written, a block's first line would get through cut off.
         self.stream.flush()
 

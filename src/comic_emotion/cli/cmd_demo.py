@@ -27,6 +27,7 @@ DEFAULT_MODELS = ("comic_emotion_majority", "comic_emotion_late_fusion")
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register the ``demo`` subcommand (see :mod:`comic_emotion.cli.main`)."""
     parser = subparsers.add_parser(
         "demo",
         help="generate the demo set, score CPU baselines on comic_emotion_demo through lmms-eval, build a leaderboard page",
@@ -46,6 +47,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``comic-emotion demo``; returns the exit code."""
     if args.limit is not None:  # before any output: 0, negative, more than a split
         try:
             check_limit(args.limit, [DEMO_GROUP])

@@ -11,6 +11,7 @@ from comic_emotion.storage import write_json_atomic, write_text_atomic
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register the ``robustness`` subcommand (see :mod:`comic_emotion.cli.main`)."""
     parser = subparsers.add_parser(
         "robustness",
         help="robustness report (JSON + markdown + PNG) from lmms-eval results of comic_emotion_robust",
@@ -35,6 +36,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``comic-emotion robustness``; returns the exit code."""
     # lazy: NumPy and matplotlib (comic_emotion.reports)
     from comic_emotion.reports.robustness import robustness_report
     from comic_emotion.reports.robustness_render import plot, to_markdown

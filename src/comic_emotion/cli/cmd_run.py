@@ -46,6 +46,7 @@ DEFAULT_OUTPUT = "results/run"
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register the ``run`` subcommand (see :mod:`comic_emotion.cli.main`)."""
     parser = subparsers.add_parser(
         "run",
         help="run lmms-eval with the same arguments; exit non-zero if any task failed (for CI)",
@@ -69,6 +70,7 @@ def _option(arguments: list[str], name: str) -> str | None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``comic-emotion run``; returns the exit code."""
     arguments = list(args.extra)
     tasks = _option(arguments, "--tasks")
     if not tasks:

@@ -34,6 +34,7 @@ _EPILOG = """examples:
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register the ``score`` subcommand (see :mod:`comic_emotion.cli.main`)."""
     parser = subparsers.add_parser(
         "score", help="score a predictions JSONL file with the task's metrics (value ± 95%% CI)",
         description=__doc__.split("\n\n")[0].replace("``", ""),  # the module docstring is RST
@@ -234,6 +235,7 @@ def format_table(report: Mapping[str, Any]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``comic-emotion score``; returns the exit code."""
     if args.out and Path(args.out).is_dir():
         raise CliError(f"{args.out}: is a directory; --out takes the JSON report's file name, "
                        f"e.g. {Path(args.out) / 'metrics.json'}", exit_code=2)
