@@ -26,7 +26,7 @@ from comic_emotion.leaderboard.ranking import OVERALL_DOMAINS, overall_score, ta
 from comic_emotion.metrics.registry import metric_spec
 
 from comic_emotion.data import domain_of
-from comic_emotion.results import CHECKPOINT_KEY, Run, RunError, TaskResult, load_run
+from comic_emotion.results import Run, RunError, TaskResult, load_run
 from comic_emotion.storage import file_lock, write_json_atomic
 
 SCHEMA_VERSION = "1.1"
@@ -153,13 +153,7 @@ def recorded_stage(run: Run) -> tuple[str, dict[str, Any]] | None:
     if run.model != STAGED_MODEL:
         return None
     args = dict(part.split("=", 1) for part in run.model_args.split(",") if "=" in part)
-    sidecar = run.path.with_name(run.path.name.replace("_results.json", "_results.checkpoint.json"))
-    try:
-        record = json.loads(sidecar.read_text(encoding="utf-8")) if sidecar.is_file() else {}
-    except (OSError, ValueError):
-        record = {}
-    if not record and isinstance(run.raw.get(CHECKPOINT_KEY), dict):  # recorded in the results JSON itself
-        record = run.raw[CHECKPOINT_KEY]
+    record = run.checkpoint_record
     adapters = [a.strip() for a in re.split(r"[+;]", args.get("adapters", "")) if a.strip()]
     merged = str(args.get("merge", "")).lower() in ("1", "true", "yes") or bool(record.get("merged"))
     name = str(record.get("stage") or ("merged" if merged else f"+{Path(adapters[-1]).name}" if adapters else "base"))

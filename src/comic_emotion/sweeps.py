@@ -25,7 +25,7 @@ from comic_emotion.baselines.staged import (
 )
 from comic_emotion.lmms_plugin import TASKS_ONLY_ENV
 from comic_emotion.reports.stages import delta_table, markdown_table, stage_scores
-from comic_emotion.results import load_run
+from comic_emotion.results import load_run, write_checkpoint_record
 from comic_emotion.runner import expand_task_names, run_lmms_eval
 from comic_emotion.storage import replace_directory, staging_directory, write_json_atomic, write_text_atomic
 
@@ -115,8 +115,7 @@ def run_sweep(model_class: str, stages: Sequence[Stage], tasks: Sequence[str], o
         run = load_run(path)
         if stage.checkpoint.signature not in run.model_args:
             raise CheckpointError(f"{path}: config.model_args does not carry signature {stage.checkpoint.signature}")
-        write_json_atomic(path.with_name(path.name.replace("_results.json", "_results.checkpoint.json")),
-                          {"stage": stage.name, **stage.checkpoint.describe()})
+        write_checkpoint_record(path, {"stage": stage.name, **stage.checkpoint.describe()})
         demo = demo or run.synthetic
         partial = partial or run.partial_note()
         files.append(str(path))

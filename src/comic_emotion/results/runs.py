@@ -1,18 +1,5 @@
-"""The one reader of finished runs: lmms-eval's results JSON, our provenance in it, and the sample logs.
+"""A run as typed objects: :class:`Run` and :class:`TaskResult`, read and validated by :func:`load_run`."""
 
-lmms-eval 0.7.3 writes ``<output_path>/<model>/<date>_results.json`` and, with ``--log_samples``,
-``<date>_samples_<task>.jsonl`` beside it. A :class:`Run` is one results file with its comic_emotion
-subtasks (those whose ``configs.<task>.metadata`` names a ``dataset``), their metrics and, when the
-sample logs are there, the per-sample rows of :func:`comic_emotion.metrics.scoring.sample_row`. Every
-consumer (the tables of ``comic-emotion run``, the reports, the leaderboard and the regression gate)
-reads runs through this module, so "synthetic" (:attr:`Run.synthetic`) and "partial"
-(:attr:`Run.partial`) are decided once, here and in :func:`comic_emotion.data.is_synthetic`.
-
-Everything a leaderboard must not accept is refused here with one :class:`RunError` line naming the
-file, task and field: unreadable or truncated JSON, a failed run (no results), NaN or infinite numbers,
-a metric without metadata in :data:`comic_emotion.metrics.registry.METRICS`, a sample log that disagrees
-with the results it sits beside.
-"""
 
 from __future__ import annotations
 
@@ -27,25 +14,12 @@ from typing import Any
 from comic_emotion.data import is_synthetic
 from comic_emotion.metrics.registry import CI_SUFFIXES, METRICS, NA_REASONS_KEY
 from comic_emotion.metrics.registry import PERTURBATION_CHANGED_KEY as CHANGED_KEY
+from comic_emotion.results.files import CHECKPOINT_KEY, RunError, checkpoint_sidecar, load_json
 
 # Keys of a task entry that are not metrics; "<metric>_stderr,<filter>" is lmms-eval's own stderr.
 _NON_METRIC_KEYS = {"alias", "samples", "name", "sample_len", "sample_count"}
 # model_args that change where a model runs, not what it answers.
 _RUNTIME_ARGS = {"device", "device_map", "batch_size", "max_batch_size", "parallelize"}
-# A comic_emotion_staged run's stage record in its results JSON (written by comic_emotion.lmms_plugin).
-CHECKPOINT_KEY = "comic_emotion_checkpoint"
-
-
-class RunError(ValueError):
-    """A run that cannot be used: lmms-eval wrote no results, or a results file or sample log is broken.
-
-    The message is one line naming the file (and task, field or line) and what to do.
-    """
-
-
-def results_files(output_path: str | os.PathLike[str]) -> list[Path]:
-    """All ``*_results.json`` files under ``output_path``, oldest first."""
-    return sorted(Path(output_path).rglob("*_results.json"), key=lambda p: (p.stat().st_mtime_ns, p.name))
 
 
 @dataclass
@@ -128,6 +102,20 @@ class Run:
         return ",".join(sorted(kept)) or "-"
 
     @property
+    def checkpoint_record(self) -> dict[str, Any]:
+        """The stage record of a ``comic_emotion_staged`` run: the sweep's sidecar, else the copy in the
+        results JSON (any run with this package installed); ``{}`` for other runs."""
+        sidecar = checkpoint_sidecar(self.path)
+        try:
+            record = json.loads(sidecar.read_text(encoding="utf-8")) if sidecar.is_file() else None
+        except (OSError, ValueError):
+            record = None
+        if isinstance(record, dict) and record:
+            return record
+        raw = self.raw.get(CHECKPOINT_KEY)
+        return dict(raw) if isinstance(raw, dict) else {}
+
+    @property
     def label(self) -> str:
         """The model as reports show it: ``class(model_args)``."""
         return f"{self.model}({self.model_args})" if self.model_args else self.model
@@ -196,63 +184,14 @@ def partial_note(raw: Mapping[str, Any], tasks: Iterable[str]) -> str | None:
     return f"partial run: {head}{what}"
 
 
-def _load_json(path: Path) -> Any:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise RunError(f"{path}: results file not found") from None
-    except IsADirectoryError:
-        raise RunError(f"{path}: is a directory; pass the <date>_results.json that lmms-eval wrote") from None
-    except UnicodeDecodeError as exc:
-        raise RunError(f"{path}: not UTF-8 text ({exc.reason})") from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise RunError(f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}); "
-                       "truncated or not a results file") from None
-
-
-def read_results(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """An lmms-eval results JSON as a plain dict (group rows included), for the summary tables.
-
-    Unreadable files raise :class:`RunError` naming the file; :func:`load_run` is the validated,
-    typed reader the leaderboard, the gate and the reports use.
-    """
-    raw = _load_json(Path(path))
-    if not isinstance(raw, dict):
-        raise RunError(f"{path}: top level is {type(raw).__name__}, expected the results object of lmms-eval")
-    return raw
-
-
-def check_results(results: Mapping[str, Any], expected_tasks: Iterable[str]) -> None:
-    """Raise :class:`RunError` if an expected subtask has no metrics in ``results``."""
-    present = results.get("results") or {}
-    missing = [task for task in expected_tasks if not present.get(task)]
-    if missing:
-        raise RunError(f"no results for {', '.join(missing)}: lmms-eval logged a task failure (see its log)")
-
-
-def metric_values(entry: Mapping[str, Any]) -> dict[str, float]:
-    """The numeric metrics of one task or group entry, keyed by metric name (filter suffix ``,none`` dropped).
-
-    Unlike :func:`task_metrics` this neither validates nor refuses: it serves tables of any results file.
-    """
-    metrics = {}
-    for key, value in entry.items():
-        if "," not in key or "_stderr" in key or isinstance(value, bool):
-            continue
-        if isinstance(value, (int, float)):
-            metrics[key.split(",")[0]] = float(value)
-    return metrics
-
-
 def _finite(path: Path, where: str, value: Any) -> float | None:
     if value is None:
         return None  # an undefined metric (see comic_emotion.metrics.scoring): kept as null
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise RunError(f"{path}: {where}: expected a number or null, got {value!r}")
     if not math.isfinite(value):
-        raise RunError(f"{path}: {where}: {value!r} is not a finite number; the run is broken, rerun it")
+        token = "NaN" if value != value else ("Infinity" if value > 0 else "-Infinity")  # as written in the JSON
+        raise RunError(f"{path}: {where}: {token} is not a finite number; the run is broken, rerun it")
     return float(value)
 
 
@@ -322,7 +261,7 @@ def load_run(path: str | os.PathLike[str], *, sample_logs: Sequence[str | os.Pat
         ``False``: read none; a list: exactly these logs (``*_samples_<task>.jsonl`` names their task).
     """
     path = Path(path)
-    raw = _load_json(path)
+    raw = load_json(path)
     if not isinstance(raw, dict):
         raise RunError(f"{path}: top level is {type(raw).__name__}, expected the results object of lmms-eval")
     results, configs = raw.get("results"), raw.get("configs")
