@@ -804,7 +804,8 @@ def test_run_of_the_robust_group_prints_the_compact_robustness_summary(tmp_path,
 @pytest.mark.integration
 def test_manual_staged_lmms_eval_run_records_its_stage_and_the_board_names_the_entry_from_it(tmp_path, demo_root):
     from comic_emotion.baselines.staged import plan_checkpoint
-    from comic_emotion.testing.tiny_vlm import build_tiny_lora_adapter, build_tiny_qwen2_vl
+    from comic_emotion.testing.tiny_lora import build_tiny_lora_adapter
+    from comic_emotion.testing.tiny_vlm import build_tiny_qwen2_vl
 
     base = build_tiny_qwen2_vl(tmp_path / "base", seed=0)
     adapters = [build_tiny_lora_adapter(base, tmp_path / "stage-art", seed=1),
