@@ -84,7 +84,7 @@ def _wrapper_rows(quick: bool) -> list[dict]:
     from comic_emotion.baselines.staged import StagedCheckpoint
 
     from comic_emotion.testing.tiny_lora import build_tiny_lora_adapter
-from comic_emotion.testing.tiny_vlm import build_tiny_qwen2_vl
+    from comic_emotion.testing.tiny_vlm import build_tiny_qwen2_vl
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     with tempfile.TemporaryDirectory() as tmp:
