@@ -49,6 +49,12 @@ def _fill(template: str, **parts: str) -> str:
     return template
 
 
+def _page(template: str, *, title: str, **parts: str) -> str:
+    """A page from ``template`` under the shared ``head.html`` (title and the inlined stylesheet)."""
+    head = _fill(_asset("head.html"), title=html.escape(title), css=_asset("page.css"))
+    return _fill(template, head=head, title=html.escape(title), **parts)
+
+
 def _stage_deltas(entries: list[dict[str, Any]], tasks: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Per staged fine-tune (same ``stage.base``): each stage's change of every score from the previous."""
     chains: dict[str, list[dict[str, Any]]] = {}
@@ -142,8 +148,7 @@ def render(board_path: str | os.PathLike[str], out_dir: str | os.PathLike[str], 
         viewers[key] = f"samples/{key}.html"
     data = page_data(board, viewers=viewers)
     title = "comic-emotion-bench leaderboard" + (" (DEMO DATA)" if board["data"] == "demo" else "")
-    page = _fill(_asset("page.html"), title=html.escape(title), css=_asset("page.css"), js=_asset("page.js"),
-                 data=_script_json(data))
+    page = _page(_asset("page.html"), title=title, js=_asset("page.js"), data=_script_json(data))
     index = out_dir / "index.html"
     write_text_atomic(index, page)
     return index
@@ -235,6 +240,5 @@ def viewer_page(results_path: str | os.PathLike[str]) -> tuple[str, str, dict[st
     if run.partial:
         banner += f'<p class="demo-banner">{html.escape(run.partial_note().upper().split(":")[0])}: ' \
                   f'{html.escape(run.partial_note().split(": ", 1)[1])}; not a full evaluation</p>'
-    text = _fill(_asset("viewer.html"), title=html.escape(title), css=_asset("page.css"), banner=banner,
-                 sections="".join(sections))
+    text = _page(_asset("viewer.html"), title=title, banner=banner, sections="".join(sections))
     return key, text, chunks
