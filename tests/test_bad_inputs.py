@@ -353,11 +353,11 @@ def test_disk_full_during_write_keeps_the_old_file(perturb_output, data_root):
 def test_sigint_mid_write_keeps_the_old_file(tmp_path, data_root, perturb_output):
     from comic_emotion.storage import read_records, write_split
 
-    # A split slow enough to interrupt: 300 rows of incompressible pixels, occluded and re-encoded.
+    # A split slow enough to interrupt: 1,500 rows of incompressible pixels, occluded and re-encoded.
     record = next(read_records(data_root / "emorecom" / "train.parquet"))
     picture = noise_jpeg(480, 360)
     source = tmp_path / "train.parquet"
-    write_split(source, (({**record, "id": f"emorecom-slow-{i}"}, picture) for i in range(300)))
+    write_split(source, (({**record, "id": f"emorecom-slow-{i}"}, picture) for i in range(1500)))
     before = snapshot(perturb_output)
     process = subprocess.Popen(["comic-emotion", "perturb", "--perturbation", "occlusion_patches", "--severity",
                                 "3", "--split", "train", "--input", str(source), "--output", str(perturb_output)],
@@ -366,7 +366,8 @@ def test_sigint_mid_write_keeps_the_old_file(tmp_path, data_root, perturb_output
     while not list(perturb_output.glob(".train.parquet.*.tmp")):
         assert process.poll() is None and time.monotonic() < deadline, "the write never started"
         time.sleep(0.02)
-    time.sleep(0.3)  # mid-write: rows are being written into the temporary file
+    time.sleep(0.05)  # mid-write: rows are being written into the temporary file
+    assert process.poll() is None, "the write finished before the interrupt; make the split larger"
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 130, stderr[-2000:]
