@@ -361,7 +361,10 @@ def test_sigint_mid_write_keeps_the_old_file(tmp_path, data_root, perturb_output
     before = snapshot(perturb_output)
     process = subprocess.Popen(["comic-emotion", "perturb", "--perturbation", "occlusion_patches", "--severity",
                                 "3", "--split", "train", "--input", str(source), "--output", str(perturb_output)],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               # A suite started in the background inherits an ignored SIGINT (POSIX shells):
+                               # give the child the default, as a terminal's Ctrl-C would find it.
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 60
     while not list(perturb_output.glob(".train.parquet.*.tmp")):
         assert process.poll() is None and time.monotonic() < deadline, "the write never started"

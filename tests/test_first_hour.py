@@ -119,7 +119,10 @@ def test_ctrl_c_during_demo_prints_one_line_exits_130_and_keeps_no_results(tmp_p
                "--model", "comic_emotion_majority"]
     # A terminal's Ctrl-C signals the whole foreground process group: the test is that group's leader.
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               start_new_session=True)
+                               start_new_session=True,
+                               # A suite started in the background inherits an ignored SIGINT (POSIX shells):
+                               # give the child the default, as a terminal's Ctrl-C would find it.
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 300
     while not list(out.rglob("*_results.json")) and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.2)
