@@ -19,11 +19,16 @@ def tasks_dir() -> Path:
     return Path(__file__).resolve().parent
 
 
-class _TaskLoader(yaml.SafeLoader):
-    """Safe loader that keeps lmms-eval's ``!function`` tags as their plain string (``utils.process_results``)."""
+class _TaskLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """Safe loader (libyaml where built) that keeps lmms-eval's ``!function`` tags as their plain string."""
 
 
 _TaskLoader.add_constructor("!function", lambda loader, node: loader.construct_scalar(node))
+
+
+def read_task_yaml(path: Path) -> Any:
+    """One task or group YAML of this package as plain data (``!function utils.x`` stays the string)."""
+    return yaml.load(path.read_text(encoding="utf-8"), Loader=_TaskLoader)
 
 
 @functools.cache
@@ -36,7 +41,7 @@ def task_configs() -> dict[str, dict[str, Any]]:
     """
     configs: dict[str, dict[str, Any]] = {}
     for path in sorted(tasks_dir().rglob("*.yaml")):
-        config = yaml.load(path.read_text(encoding="utf-8"), Loader=_TaskLoader) or {}
+        config = read_task_yaml(path) or {}
         name = config.get("group") if isinstance(config.get("task"), list) else config.get("task")
         if isinstance(name, str):
             configs[name] = {**config, "__file__": str(path)}

@@ -42,7 +42,7 @@ import yaml
 
 from comic_emotion.results import CHECKPOINT_KEY
 from comic_emotion.runner import OWN_SUMMARY_ENV, robustness_summary
-from comic_emotion.tasks import tasks_dir
+from comic_emotion.tasks import read_task_yaml, tasks_dir
 from comic_emotion.tasks.suites import HEADLINE_GROUP, apply_headline
 
 FALLBACK_HINT = (
@@ -82,17 +82,12 @@ def our_task_index() -> dict[str, dict[str, Any]] | None:
     (lmms-eval indexes the folder itself) when a config needs more (a plain task with tags, an
     include outside the folder), so nothing but the speed depends on this.
     """
-
-    class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
-        """Safe loader that reads lmms-eval's ``!function`` tags as plain strings."""
-
-    _Loader.add_constructor("!function", lambda loader, node: loader.construct_scalar(node))
     root = tasks_dir()
     raw: dict[str, dict[str, Any]] = {}
 
     def load(name: str) -> dict[str, Any]:
         if name not in raw:
-            raw[name] = yaml.load((root / name).read_text(encoding="utf-8"), Loader=_Loader) or {}
+            raw[name] = read_task_yaml(root / name) or {}
             if not isinstance(raw[name], dict):
                 raise yaml.YAMLError(f"{name}: not a mapping")
         return raw[name]
